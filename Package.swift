@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "coderdns",
+    products: [
+        .executable(name: "coderdns", targets: ["coderdns"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // C, fenced: libevent through pkg-config, and the socket calls Glibc does not expose.
+        .systemLibrary(
+            name: "CLibevent",
+            pkgConfig: "libevent",
+            providers: [.apt(["libevent-dev"])]
+        ),
+        .target(name: "CSocketShim"),
+        // The only Swift module that imports CLibevent.
+        .target(name: "EventIO", dependencies: ["CLibevent", "CSocketShim"]),
+        // DNS messages on the wire: no I/O, no Foundation.
+        .target(name: "DNSWire"),
+        // Workspace state -> immutable record snapshot, published by one reference swap.
+        .target(name: "RecordStore", dependencies: ["DNSWire"]),
+        // Query processing (pure) and the UDP/TCP transports.
+        .target(
+            name: "Responder",
+            dependencies: [
+                "DNSWire", "RecordStore", "EventIO",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "coderdns",
+            dependencies: [
+                "Responder", "RecordStore", "EventIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),
+        .testTarget(name: "RecordStoreTests", dependencies: ["RecordStore", "DNSWire"]),
+        .testTarget(name: "ResponderTests", dependencies: ["Responder", "RecordStore", "DNSWire"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["DNSWire"]),
+    ]
+)

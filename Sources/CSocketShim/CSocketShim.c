@@ -1,0 +1,122 @@
+#define _GNU_SOURCE
+#include "CSocketShim.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+struct cdns_batch {
+    int count;
+    size_t size;
+    unsigned char *receive_buffers;
+    unsigned char *reply_buffers;
+    struct mmsghdr *receive_headers;
+    struct iovec *receive_iovecs;
+    struct sockaddr_storage *peers;
+    size_t *reply_lengths;
+    struct mmsghdr *send_headers;
+    struct iovec *send_iovecs;
+};
+
+cdns_batch *cdns_batch_create(int count, size_t size) {
+    if (count <= 0 || size == 0) return NULL;
+    cdns_batch *b = calloc(1, sizeof(*b));
+    if (!b) return NULL;
+    b->count = count;
+    b->size = size;
+    b->receive_buffers = malloc((size_t)count * size);
+    b->reply_buffers = malloc((size_t)count * size);
+    b->receive_headers = calloc((size_t)count, sizeof(struct mmsghdr));
+    b->receive_iovecs = calloc((size_t)count, sizeof(struct iovec));
+    b->peers = calloc((size_t)count, sizeof(struct sockaddr_storage));
+    b->reply_lengths = calloc((size_t)count, sizeof(size_t));
+    b->send_headers = calloc((size_t)count, sizeof(struct mmsghdr));
+    b->send_iovecs = calloc((size_t)count, sizeof(struct iovec));
+    if (!b->receive_buffers || !b->reply_buffers || !b->receive_headers || !b->receive_iovecs ||
+        !b->peers || !b->reply_lengths || !b->send_headers || !b->send_iovecs) {
+        cdns_batch_destroy(b);
+        return NULL;
+    }
+    return b;
+}
+
+void cdns_batch_destroy(cdns_batch *b) {
+    if (!b) return;
+    free(b->receive_buffers);
+    free(b->reply_buffers);
+    free(b->receive_headers);
+    free(b->receive_iovecs);
+    free(b->peers);
+    free(b->reply_lengths);
+    free(b->send_headers);
+    free(b->send_iovecs);
+    free(b);
+}
+
+int cdns_batch_capacity(const cdns_batch *b) { return b->count; }
+
+int cdns_batch_receive(cdns_batch *b, int fd) {
+    for (int i = 0; i < b->count; i++) {
+        b->receive_iovecs[i].iov_base = b->receive_buffers + (size_t)i * b->size;
+        b->receive_iovecs[i].iov_len = b->size;
+        struct msghdr *h = &b->receive_headers[i].msg_hdr;
+        memset(h, 0, sizeof(*h));
+        h->msg_name = &b->peers[i];
+        h->msg_namelen = sizeof(struct sockaddr_storage);
+        h->msg_iov = &b->receive_iovecs[i];
+        h->msg_iovlen = 1;
+        b->receive_headers[i].msg_len = 0;
+        b->reply_lengths[i] = 0;
+    }
+    int n;
+    do {
+        n = recvmmsg(fd, b->receive_headers, (unsigned int)b->count, MSG_DONTWAIT, NULL);
+    } while (n < 0 && errno == EINTR);
+    return n;
+}
+
+const unsigned char *cdns_batch_datagram(const cdns_batch *b, int i, size_t *length) {
+    size_t len = b->receive_headers[i].msg_len;
+    // A datagram larger than the buffer is cut short by the kernel (MSG_TRUNC in msg_flags);
+    // report it whole-length-capped so the parser sees a message that "ends early".
+    if (len > b->size) len = b->size;
+    *length = len;
+    return b->receive_buffers + (size_t)i * b->size;
+}
+
+unsigned char *cdns_batch_reply_buffer(cdns_batch *b, int i) {
+    return b->reply_buffers + (size_t)i * b->size;
+}
+
+void cdns_batch_set_reply(cdns_batch *b, int i, size_t length) {
+    b->reply_lengths[i] = length > b->size ? b->size : length;
+}
+
+int cdns_batch_send(cdns_batch *b, int fd, int received) {
+    int n = 0;
+    for (int i = 0; i < received && i < b->count; i++) {
+        if (b->reply_lengths[i] == 0) continue;
+        b->send_iovecs[n].iov_base = b->reply_buffers + (size_t)i * b->size;
+        b->send_iovecs[n].iov_len = b->reply_lengths[i];
+        struct msghdr *h = &b->send_headers[n].msg_hdr;
+        memset(h, 0, sizeof(*h));
+        h->msg_name = &b->peers[i];
+        h->msg_namelen = b->receive_headers[i].msg_hdr.msg_namelen;
+        h->msg_iov = &b->send_iovecs[n];
+        h->msg_iovlen = 1;
+        n++;
+    }
+    int sent = 0;
+    while (sent < n) {
+        int r = sendmmsg(fd, b->send_headers + sent, (unsigned int)(n - sent), MSG_DONTWAIT);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            // A reply that cannot be sent (EAGAIN on a full socket buffer, an unreachable peer)
+            // is skipped: the client retries, and the rest of the batch still goes out.
+            if (sent < n) { sent++; continue; }
+            return -1;
+        }
+        sent += r;
+    }
+    return n;
+}

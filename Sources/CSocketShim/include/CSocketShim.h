@@ -1,0 +1,31 @@
+#ifndef CODERDNS_CSOCKETSHIM_H
+#define CODERDNS_CSOCKETSHIM_H
+// The socket calls Swift's Glibc module does not expose (recvmmsg/sendmmsg), and the
+// Linux socket option numbers it lacks. Nothing else lives here.
+#include <stddef.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+static const int cdns_IP_FREEBIND = 15;    // <linux/in.h>
+static const int cdns_IPV6_FREEBIND = 78;  // <linux/in6.h>, Linux 4.15+
+
+/// A fixed set of datagram buffers for one recvmmsg/sendmmsg round trip.
+typedef struct cdns_batch cdns_batch;
+
+/// Allocates `count` receive buffers and `count` reply buffers of `size` bytes each.
+cdns_batch *cdns_batch_create(int count, size_t size);
+void cdns_batch_destroy(cdns_batch *batch);
+int cdns_batch_capacity(const cdns_batch *batch);
+
+/// recvmmsg(MSG_DONTWAIT) into the receive buffers: the number of datagrams, or -1 and errno.
+int cdns_batch_receive(cdns_batch *batch, int fd);
+/// Datagram `i` of the last receive and its length.
+const unsigned char *cdns_batch_datagram(const cdns_batch *batch, int i, size_t *length);
+/// Reply buffer `i` (`size` bytes).
+unsigned char *cdns_batch_reply_buffer(cdns_batch *batch, int i);
+/// Marks reply `i` as `length` bytes long (0: no reply) addressed to the sender of datagram `i`.
+void cdns_batch_set_reply(cdns_batch *batch, int i, size_t length);
+/// sendmmsg of every reply set for datagrams 0..<received: the number sent, or -1 and errno.
+int cdns_batch_send(cdns_batch *batch, int fd, int received);
+#endif

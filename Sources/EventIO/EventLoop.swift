@@ -1,0 +1,66 @@
+import CLibevent
+import Glibc
+
+/// One libevent `event_base`, driven by the thread that calls ``run()``.
+public final class EventLoop {
+    let base: OpaquePointer
+    private var signalHandlers: [EventHandle] = []
+
+    /// Makes libevent safe to use from several threads (one base per thread, plus
+    /// `loopexit` from others). Call once, before creating loops.
+    public static func enableThreads() {
+        evthread_use_pthreads()
+    }
+
+    public init() throws(EventIOError) {
+        guard let base = event_base_new() else { throw .libevent(call: "event_base_new") }
+        self.base = base
+    }
+
+    deinit {
+        signalHandlers.removeAll()
+        event_base_free(base)
+    }
+
+    /// Runs until ``stop()`` or until nothing is registered.
+    public func run() {
+        event_base_dispatch(base)
+    }
+
+    /// Ends ``run()`` after the current round of callbacks. Unlike `event_base_loopbreak`,
+    /// `loopexit` is not lost when sent before the loop runs.
+    public func stop() {
+        event_base_loopexit(base, nil)
+    }
+
+    /// Calls `handler` on the loop's thread whenever `signal` arrives.
+    public func onSignal(_ signal: Int32, _ handler: @escaping () -> Void) throws(EventIOError) {
+        let handle = try EventHandle(base: base, fd: signal, events: Int16(EV_SIGNAL | EV_PERSIST)) { _ in handler() }
+        handle.add()
+        signalHandlers.append(handle)
+    }
+
+    /// A one-shot timer; re-arm it with ``Timer/schedule(after:)``.
+    public func makeTimer(_ action: @escaping () -> Void) throws(EventIOError) -> Timer {
+        Timer(handle: try EventHandle(base: base, fd: -1, events: 0) { _ in action() })
+    }
+
+    public final class Timer {
+        private let handle: EventHandle
+        init(handle: EventHandle) { self.handle = handle }
+        public func schedule(after seconds: Double) { handle.add(timeout: seconds) }
+        public func cancel() { handle.remove() }
+    }
+
+    /// Seconds on the monotonic clock: for deadlines that wall-clock changes must not move.
+    public static func monotonicNow() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// Ignores SIGPIPE: a peer that closed its end must cost a failed write, not the process.
+    public static func ignoreSIGPIPE() {
+        signal(SIGPIPE, SIG_IGN)
+    }
+}

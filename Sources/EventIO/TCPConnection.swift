@@ -1,0 +1,101 @@
+import CLibevent
+import Glibc
+
+/// One accepted TCP connection over a libevent bufferevent: bytes in, bytes out, a timer.
+///
+/// It knows nothing of DNS; its owner sets the callbacks and keeps it alive until
+/// ``onClose`` runs.
+public final class TCPConnection {
+    private var bufferEvent: OpaquePointer?
+    private var timer: EventHandle?
+    private var closing = false
+
+    /// Bytes received; they are consumed when the call returns.
+    public var onData: (UnsafeRawBufferPointer) -> Void = { _ in }
+    /// The timer set with ``scheduleTimer(after:)`` fired.
+    public var onTimer: () -> Void = {}
+    /// The connection is gone (peer closed, error, or ``close()``); called once.
+    public var onClose: () -> Void = {}
+
+    /// Reading pauses while this much output waits for a slow reader.
+    public static let outputHighWater = 256 * 1024
+
+    init?(loop: EventLoop, fd: Int32) {
+        guard let bufferEvent = bufferevent_socket_new(loop.base, fd, Int32(BEV_OPT_CLOSE_ON_FREE.rawValue)) else {
+            return nil
+        }
+        self.bufferEvent = bufferEvent
+        timer = try? EventHandle(base: loop.base, fd: -1, events: 0) { [unowned self] _ in self.onTimer() }
+        bufferevent_setcb(bufferEvent, readTrampoline, writeTrampoline, connectionEventTrampoline, retainedPointer(self))
+        bufferevent_enable(bufferEvent, Int16(EV_READ | EV_WRITE))
+    }
+
+    deinit { release() }
+
+    /// Queues `bytes` for sending.
+    public func write(_ bytes: UnsafeRawBufferPointer) {
+        guard let bufferEvent, !closing else { return }
+        bufferevent_write(bufferEvent, bytes.baseAddress, bytes.count)
+        if evbuffer_get_length(bufferevent_get_output(bufferEvent)) > Self.outputHighWater {
+            bufferevent_disable(bufferEvent, Int16(EV_READ))
+        }
+    }
+
+    public func scheduleTimer(after seconds: Double) { timer?.add(timeout: seconds) }
+
+    /// Closes now, dropping unsent output.
+    public func close() {
+        guard bufferEvent != nil else { return }
+        release()
+        onClose()
+    }
+
+    /// Stops reading and closes once queued output is sent (a peer that half-closed after
+    /// its last query still gets every answer).
+    public func closeWhenFlushed() {
+        guard let bufferEvent else { return }
+        closing = true
+        bufferevent_disable(bufferEvent, Int16(EV_READ))
+        if evbuffer_get_length(bufferevent_get_output(bufferEvent)) == 0 { close() }
+    }
+
+    private func release() {
+        timer?.free()
+        timer = nil
+        if let bufferEvent {
+            bufferevent_setcb(bufferEvent, nil, nil, nil, nil)
+            bufferevent_free(bufferEvent)
+        }
+        bufferEvent = nil
+    }
+
+    func readable() {
+        guard let bufferEvent else { return }
+        let input = bufferevent_get_input(bufferEvent)
+        let length = evbuffer_get_length(input)
+        guard length > 0, let bytes = evbuffer_pullup(input, -1) else { return }
+        onData(UnsafeRawBufferPointer(start: bytes, count: length))
+        // onData may have closed the connection.
+        if let input = self.bufferEvent.map({ bufferevent_get_input($0) }) { evbuffer_drain(input, length) }
+    }
+
+    func drained() {
+        guard let bufferEvent else { return }
+        if closing {
+            close()
+            return
+        }
+        // Output fell back under the mark (the write callback fires when it is empty).
+        bufferevent_enable(bufferEvent, Int16(EV_READ))
+    }
+
+    func event(_ what: Int16) {
+        if Int32(what) & (BEV_EVENT_EOF | BEV_EVENT_ERROR) != 0 {
+            if Int32(what) & BEV_EVENT_EOF != 0 {
+                closeWhenFlushed()
+            } else {
+                close()
+            }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+/// A UUID as 16 bytes, held in two integers so it hashes and compares cheaply.
+///
+/// Parsed from the 8-4-4-4-12 text form (either letter case) or from 16 raw bytes, as the
+/// control plane sends them.
+public struct Identifier: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// Bytes 0..7, big-endian.
+    public let high: UInt64
+    /// Bytes 8..15, big-endian.
+    public let low: UInt64
+
+    public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
+    /// From exactly 16 bytes; nil for any other length.
+    public init?(bytes: some Collection<UInt8>) {
+        guard bytes.count == 16 else { return nil }
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        for (index, byte) in bytes.enumerated() {
+            if index < 8 { high = high << 8 | UInt64(byte) } else { low = low << 8 | UInt64(byte) }
+        }
+        self.init(high: high, low: low)
+    }
+
+    /// From `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`; nil for anything else.
+    public init?(string: String) {
+        let utf8 = Array(string.utf8)
+        guard utf8.count == 36 else { return nil }
+        var nibbles: [UInt8] = []
+        nibbles.reserveCapacity(32)
+        for (index, char) in utf8.enumerated() {
+            if index == 8 || index == 13 || index == 18 || index == 23 {
+                guard char == UInt8(ascii: "-") else { return nil }
+                continue
+            }
+            guard let value = Self.hexValue(char) else { return nil }
+            nibbles.append(value)
+        }
+        var bytes: [UInt8] = []
+        for i in stride(from: 0, to: 32, by: 2) { bytes.append(nibbles[i] << 4 | nibbles[i + 1]) }
+        self.init(bytes: bytes)
+    }
+
+    static func hexValue(_ char: UInt8) -> UInt8? {
+        switch char {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): char - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): char - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): char - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
+    public var bytes: [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * $0)) }
+            + (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * $0)) }
+    }
+
+    public var description: String {
+        let hex = bytes.map { byte -> String in
+            let digits = String(byte, radix: 16)
+            return digits.count == 1 ? "0" + digits : digits
+        }.joined()
+        let chars = Array(hex)
+        return String(chars[0..<8]) + "-" + String(chars[8..<12]) + "-" + String(chars[12..<16]) + "-"
+            + String(chars[16..<20]) + "-" + String(chars[20..<32])
+    }
+
+    public static func < (lhs: Identifier, rhs: Identifier) -> Bool {
+        (lhs.high, lhs.low) < (rhs.high, rhs.low)
+    }
+}

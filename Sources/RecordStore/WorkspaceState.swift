@@ -1,0 +1,66 @@
+/// The lifecycle states of a workspace, as the control plane names them
+/// (`coder.tailnet.v2.Workspace.Status`).
+public enum WorkspaceStatus: Int, Sendable, CaseIterable {
+    case unknown = 0, pending, starting, running, stopping, stopped, failed, canceling, canceled,
+        deleting, deleted
+
+    /// The protobuf enum names: `RUNNING`, `STOPPED`, ...
+    public var name: String {
+        switch self {
+        case .unknown: "UNKNOWN"
+        case .pending: "PENDING"
+        case .starting: "STARTING"
+        case .running: "RUNNING"
+        case .stopping: "STOPPING"
+        case .stopped: "STOPPED"
+        case .failed: "FAILED"
+        case .canceling: "CANCELING"
+        case .canceled: "CANCELED"
+        case .deleting: "DELETING"
+        case .deleted: "DELETED"
+        }
+    }
+
+    public init?(name: String) {
+        guard let status = Self.allCases.first(where: { $0.name == name }) else { return nil }
+        self = status
+    }
+}
+
+public struct Workspace: Equatable, Sendable {
+    public var id: Identifier
+    /// A valid DNS label, lower-cased.
+    public var name: String
+    public var status: WorkspaceStatus
+
+    public init(id: Identifier, name: String, status: WorkspaceStatus) {
+        self.id = id
+        self.name = name
+        self.status = status
+    }
+}
+
+public struct Agent: Equatable, Sendable {
+    public var id: Identifier
+    /// A valid DNS label, lower-cased.
+    public var name: String
+    public var workspaceID: Identifier
+
+    public init(id: Identifier, name: String, workspaceID: Identifier) {
+        self.id = id
+        self.name = name
+        self.workspaceID = workspaceID
+    }
+}
+
+/// Everything known about the local user's workspaces: the input the record snapshot is
+/// computed from. Every agent's workspace is present (the sources check this).
+public struct WorkspaceState: Equatable, Sendable {
+    public var workspaces: [Identifier: Workspace]
+    public var agents: [Identifier: Agent]
+
+    public init(workspaces: [Identifier: Workspace] = [:], agents: [Identifier: Agent] = [:]) {
+        self.workspaces = workspaces
+        self.agents = agents
+    }
+}

@@ -1,0 +1,137 @@
+import DNSWire
+
+/// The records served at one moment: immutable, fully built and indexed before it is
+/// published, and shared by every thread that answers queries.
+///
+/// Names are kept relative to their zone's apex and lower-cased. Each host name's AAAA
+/// records are precomputed in wire form (owner = a pointer to the question name at offset 12)
+/// so an answer is a copy of bytes.
+public final class ZoneSnapshot: Sendable {
+    public let configuration: ZoneConfiguration
+    /// False until any workspace data is known: in-zone queries then get SERVFAIL, never a
+    /// negative answer that a cache would keep.
+    public let hasData: Bool
+    /// The SOA serial: grows with every snapshot built by one process.
+    public let serial: UInt32
+    /// The forward apex in lower-cased wire form.
+    public let forwardApex: [UInt8]
+    public let reverseApex: [UInt8]
+
+    /// Forward names (relative, lower-cased) -> entry index.
+    let names: NameTable
+    /// Per entry: where its AAAA records start in ``answerRecords`` and how many (0: the name
+    /// has names below it but no records of its own).
+    let answerStarts: [UInt32]
+    let answerCounts: [UInt16]
+    /// AAAA resource records, `answerRecordLength` bytes each.
+    public let answerRecords: [UInt8]
+
+    /// Reverse zone: addresses in order, and for each the PTR target in wire form.
+    let reverseAddresses: [IPv6Address]
+    let reverseTargetStarts: [UInt32]
+    public let reverseTargetBytes: [UInt8]
+
+    /// Owner pointer (2) + TYPE (2) + CLASS (2) + TTL (4) + RDLENGTH (2) + address (16).
+    public static let answerRecordLength = 28
+
+    public var nameCount: Int { names.count }
+    public var addressCount: Int { reverseAddresses.count }
+
+    init(
+        configuration: ZoneConfiguration, hasData: Bool, serial: UInt32, names: NameTable,
+        answerStarts: [UInt32], answerCounts: [UInt16], answerRecords: [UInt8],
+        reverseAddresses: [IPv6Address], reverseTargetStarts: [UInt32], reverseTargetBytes: [UInt8]
+    ) {
+        self.configuration = configuration
+        self.hasData = hasData
+        self.serial = serial
+        self.forwardApex = configuration.suffix.wire
+        self.reverseApex = ZoneConfiguration.reverseApex.wire
+        self.names = names
+        self.answerStarts = answerStarts
+        self.answerCounts = answerCounts
+        self.answerRecords = answerRecords
+        self.reverseAddresses = reverseAddresses
+        self.reverseTargetStarts = reverseTargetStarts
+        self.reverseTargetBytes = reverseTargetBytes
+    }
+
+    /// A snapshot with no data: every in-zone query gets SERVFAIL.
+    public static func empty(configuration: ZoneConfiguration) -> ZoneSnapshot {
+        ZoneSnapshot(
+            configuration: configuration, hasData: false, serial: 0, names: NameTable(expectedCount: 0),
+            answerStarts: [], answerCounts: [], answerRecords: [], reverseAddresses: [],
+            reverseTargetStarts: [], reverseTargetBytes: [])
+    }
+
+    /// What a forward name is.
+    public enum ForwardResult: Equatable, Sendable {
+        /// The zone's apex: SOA and NS live here.
+        case apex
+        /// A host: `count` AAAA records starting at byte `start` of ``answerRecords``.
+        case host(start: Int, count: Int)
+        /// No records, but names below it (RFC 8020: NODATA, not NXDOMAIN).
+        case emptyNonTerminal
+        case absent
+    }
+
+    /// Looks up a forward name given as its labels below the apex, lower-cased, in wire form
+    /// without the final zero (empty for the apex).
+    public func lookupForward(relativeName key: UnsafeRawBufferPointer) -> ForwardResult {
+        if key.isEmpty { return .apex }
+        guard let index = names.find(key) else { return .absent }
+        let count = Int(answerCounts[index])
+        return count == 0 ? .emptyNonTerminal : .host(start: Int(answerStarts[index]), count: count)
+    }
+
+    public enum ReverseResult: Equatable, Sendable {
+        case apex
+        /// The PTR target: bytes `range` of ``reverseTargetBytes``, an uncompressed name.
+        case pointer(Range<Int>)
+        case emptyNonTerminal
+        case absent
+    }
+
+    /// Looks up a name in the reverse zone given as its labels below the apex (nibbles, least
+    /// significant first, as in `3.5.0.0...`), in wire form without the final zero. Letter
+    /// case does not matter.
+    public func lookupReverse(relativeName key: UnsafeRawBufferPointer) -> ReverseResult {
+        if key.isEmpty { return .apex }
+        // Each label is one hex digit; they come least significant first.
+        let available = 32 - ServiceAddress.prefixLength / 4  // 20 nibbles below a /48
+        guard key.count % 2 == 0 else { return .absent }
+        let depth = key.count / 2
+        guard depth <= available else { return .absent }
+        var lowHigh = ServiceAddress.prefixHigh
+        var lowLow: UInt64 = 0
+        var upHigh = ServiceAddress.prefixHigh | 0xFFFF
+        var upLow = UInt64.max
+        for label in 0..<depth {
+            guard key[2 * label] == 1, let value = Identifier.hexValue(key[2 * label + 1]) else { return .absent }
+            let position = 12 + depth - 1 - label  // nibble index, most significant = 0
+            if position < 16 {
+                let shift = UInt64(4 * (15 - position))
+                lowHigh = lowHigh & ~(0xF << shift) | UInt64(value) << shift
+                upHigh = upHigh & ~(0xF << shift) | UInt64(value) << shift
+            } else {
+                let shift = UInt64(4 * (31 - position))
+                lowLow = lowLow & ~(0xF << shift) | UInt64(value) << shift
+                upLow = upLow & ~(0xF << shift) | UInt64(value) << shift
+            }
+        }
+        let lowerBound = IPv6Address(high: lowHigh, low: lowLow)
+        let upperBound = IPv6Address(high: upHigh, low: upLow)
+        // The first address not below lowerBound.
+        var low = 0
+        var high = reverseAddresses.count
+        while low < high {
+            let middle = (low + high) / 2
+            if reverseAddresses[middle] < lowerBound { low = middle + 1 } else { high = middle }
+        }
+        guard low < reverseAddresses.count, reverseAddresses[low] <= upperBound else { return .absent }
+        if depth < available { return .emptyNonTerminal }
+        let start = Int(reverseTargetStarts[low])
+        let end = low + 1 < reverseTargetStarts.count ? Int(reverseTargetStarts[low + 1]) : reverseTargetBytes.count
+        return .pointer(start..<end)
+    }
+}

@@ -1,0 +1,146 @@
+import EventIO
+import Logging
+import RecordStore
+
+/// How the server listens.
+public struct ServerOptions: Sendable {
+    public var listen: [SocketAddress]
+    /// RFC 7766 6.2.3: idle connections are closed after this many seconds.
+    public var tcpIdleTimeout: Double
+    /// Connections beyond this many are closed as soon as they are accepted.
+    public var maximumTCPConnections: Int
+    /// Datagrams per recvmmsg/sendmmsg.
+    public var udpBatchSize: Int
+
+    public init(listen: [SocketAddress], tcpIdleTimeout: Double = 5, maximumTCPConnections: Int = 256, udpBatchSize: Int = 32) {
+        self.listen = listen
+        self.tcpIdleTimeout = tcpIdleTimeout
+        self.maximumTCPConnections = maximumTCPConnections
+        self.udpBatchSize = udpBatchSize
+    }
+}
+
+/// The UDP sockets and TCP listeners of one event loop, all answering from one publisher.
+public final class DNSServer {
+    private let loop: EventLoop
+    private let publisher: SnapshotPublisher
+    private let options: ServerOptions
+    private let logger: Logger
+    private var udpEndpoints: [UDPEndpoint] = []
+    private var tcpListeners: [TCPListener] = []
+    private let udpResponder: UDPResponder
+    private let tcpResponder: TCPResponder
+
+    public init(loop: EventLoop, publisher: SnapshotPublisher, options: ServerOptions, logger: Logger) throws(EventIOError) {
+        self.loop = loop
+        self.publisher = publisher
+        self.options = options
+        self.logger = logger
+        udpResponder = UDPResponder(publisher: publisher)
+        tcpResponder = TCPResponder(publisher: publisher, options: options, logger: logger)
+        for address in options.listen {
+            udpEndpoints.append(
+                try UDPEndpoint(loop: loop, address: address, handler: udpResponder, batchSize: options.udpBatchSize))
+            let responder = tcpResponder
+            let logger = logger
+            tcpListeners.append(
+                try TCPListener(
+                    loop: loop, address: address, onAccept: { responder.accept($0) },
+                    onError: { logger.warning("TCP accept failed", metadata: ["error": "\($0)"]) }))
+        }
+    }
+
+    /// Outcome counts for UDP and TCP together.
+    public var counters: (udp: QueryCounters, tcp: QueryCounters) {
+        (udpResponder.processor.counters, tcpResponder.processor.counters)
+    }
+}
+
+/// UDP: the snapshot is taken once per batch; each datagram is processed into its reply buffer.
+final class UDPResponder: DatagramHandler {
+    let processor = QueryProcessor()
+    private let publisher: SnapshotPublisher
+    private var snapshot: ZoneSnapshot?
+
+    init(publisher: SnapshotPublisher) {
+        self.publisher = publisher
+    }
+
+    func beginBatch() { snapshot = publisher.snapshot }
+
+    func handle(_ request: UnsafeRawBufferPointer, reply: UnsafeMutableRawBufferPointer) -> Int {
+        guard let snapshot, processor.process(request, snapshot: snapshot, transport: .udp) else { return 0 }
+        let bytes = processor.reply
+        guard bytes.count <= reply.count else { return 0 }
+        bytes.withUnsafeBytes { reply.copyMemory(from: $0) }
+        return bytes.count
+    }
+
+    func endBatch() { snapshot = nil }
+}
+
+/// TCP: framing, pipelining (each query answered as soon as it is complete), idle timeouts
+/// and the connection cap.
+final class TCPResponder {
+    let processor = QueryProcessor()
+    private let publisher: SnapshotPublisher
+    private let options: ServerOptions
+    private let logger: Logger
+    private var sessions: [ObjectIdentifier: Session] = [:]
+    private let clock: () -> Double
+
+    final class Session {
+        let connection: TCPConnection
+        var framer = TCPFramer()
+        var deadline: IdleDeadline
+        init(connection: TCPConnection, deadline: IdleDeadline) {
+            self.connection = connection
+            self.deadline = deadline
+        }
+    }
+
+    init(publisher: SnapshotPublisher, options: ServerOptions, logger: Logger, clock: @escaping () -> Double = EventLoop.monotonicNow) {
+        self.publisher = publisher
+        self.options = options
+        self.logger = logger
+        self.clock = clock
+    }
+
+    func accept(_ connection: TCPConnection) {
+        guard sessions.count < options.maximumTCPConnections else {
+            logger.debug("TCP connection refused: at the connection cap", metadata: ["cap": "\(options.maximumTCPConnections)"])
+            connection.close()
+            return
+        }
+        let session = Session(connection: connection, deadline: IdleDeadline(timeout: options.tcpIdleTimeout, now: clock()))
+        let key = ObjectIdentifier(connection)
+        sessions[key] = session
+        connection.onData = { [unowned self, unowned session] bytes in self.received(bytes, on: session) }
+        connection.onTimer = { [unowned self, unowned session] in self.timerFired(session) }
+        connection.onClose = { [unowned self] in self.sessions[key] = nil }
+        connection.scheduleTimer(after: options.tcpIdleTimeout)
+    }
+
+    private func received(_ bytes: UnsafeRawBufferPointer, on session: Session) {
+        session.deadline.noteActivity(at: clock())
+        let snapshot = publisher.snapshot
+        var lengthPrefix: [UInt8] = [0, 0]
+        session.framer.receive(bytes) { message in
+            guard processor.process(message, snapshot: snapshot, transport: .tcp) else { return }
+            let reply = processor.reply
+            lengthPrefix[0] = UInt8(reply.count >> 8)
+            lengthPrefix[1] = UInt8(reply.count & 0xFF)
+            lengthPrefix.withUnsafeBytes { session.connection.write($0) }
+            reply.withUnsafeBytes { session.connection.write($0) }
+        }
+    }
+
+    private func timerFired(_ session: Session) {
+        if let left = session.deadline.remaining(at: clock()) {
+            session.connection.scheduleTimer(after: left)
+        } else {
+            logger.trace("closing idle TCP connection")
+            session.connection.close()
+        }
+    }
+}

@@ -1,0 +1,151 @@
+import ArgumentParser
+import EventIO
+import Logging
+import RecordStore
+import Responder
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Answer .coder names over UDP and TCP."
+    )
+
+    @Option(
+        name: .customLong("listen"),
+        help: ArgumentHelp(
+            "Address to serve on, [v6-address]:port or v4-address:port; repeatable. Each gets a UDP socket and a TCP listener.",
+            valueName: "address"))
+    var listen: [String] = []
+
+    @Option(help: ArgumentHelp("Workspace state as JSON (see docs/snapshot-format.md). SIGHUP reloads it.", valueName: "file"))
+    var snapshot: String?
+
+    @Option(help: ArgumentHelp("The local user's name, for <agent>.<workspace>.<owner>.<suffix>. Default: the login user.", valueName: "name"))
+    var owner: String?
+
+    @Option(help: ArgumentHelp("The DNS suffix (the forward zone).", valueName: "suffix"))
+    var suffix: String = "coder"
+
+    @Option(help: ArgumentHelp("Seconds before an idle TCP connection is closed.", valueName: "seconds"))
+    var tcpIdleTimeout: Double = 5
+
+    @Option(help: ArgumentHelp("TCP connections served at once; more are closed on accept.", valueName: "count"))
+    var maxTcpConnections: Int = 256
+
+    @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))
+    var logLevel: String = "info"
+
+    static let defaultListen = "[fd60:627a:a42b::53]:53"
+
+    func validate() throws {
+        guard tcpIdleTimeout > 0, tcpIdleTimeout <= 3600 else {
+            throw ValidationError("--tcp-idle-timeout must be between 0 and 3600 seconds")
+        }
+        guard maxTcpConnections > 0 else { throw ValidationError("--max-tcp-connections must be at least 1") }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+    }
+
+    func run() throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "coderdns")
+
+        let addresses: [SocketAddress]
+        do {
+            addresses = try (listen.isEmpty ? [Self.defaultListen] : listen).map { (text: String) throws(EventIOError) in try SocketAddress(text) }
+        } catch {
+            throw fail("--listen: \(error)", status: 64)
+        }
+        let ownerName = try owner ?? Self.loginUser()
+        let configuration: ZoneConfiguration
+        do {
+            configuration = try ZoneConfiguration(suffix: suffix, owner: ownerName)
+        } catch {
+            throw fail(owner == nil && error.isOwner ? "\(error) (the login user's name; pass --owner)" : "\(error)", status: 64)
+        }
+
+        let publisher = SnapshotPublisher(.empty(configuration: configuration))
+        if let snapshot {
+            do {
+                let state = try StateFile.load(path: snapshot, configuration: configuration)
+                publisher.publish(ZoneSnapshot(state: state, configuration: configuration, serial: publisher.nextSerial()))
+                logger.info(
+                    "loaded workspace state",
+                    metadata: ["file": "\(snapshot)", "workspaces": "\(state.workspaces.count)", "agents": "\(state.agents.count)"])
+            } catch {
+                throw fail("\(error)", status: 2)
+            }
+        } else {
+            logger.notice("no workspace state: in-zone queries get SERVFAIL until some arrives")
+        }
+
+        EventLoop.ignoreSIGPIPE()
+        EventLoop.enableThreads()
+        let loop: EventLoop
+        let server: DNSServer
+        do {
+            loop = try EventLoop()
+            server = try DNSServer(
+                loop: loop, publisher: publisher,
+                options: ServerOptions(listen: addresses, tcpIdleTimeout: tcpIdleTimeout, maximumTCPConnections: maxTcpConnections),
+                logger: logger)
+            try loop.onSignal(SIGINT) { loop.stop() }
+            try loop.onSignal(SIGTERM) { loop.stop() }
+            let snapshotPath = snapshot
+            try loop.onSignal(SIGHUP) {
+                guard let snapshotPath else { return }
+                Self.reload(snapshotPath, configuration: configuration, publisher: publisher, logger: logger)
+            }
+        } catch {
+            throw fail("\(error)", status: 1)
+        }
+        logger.info(
+            "serving", metadata: ["listen": "\(addresses.map(\.text).joined(separator: " "))", "suffix": "\(configuration.suffix)", "owner": "\(configuration.owner)"])
+        loop.run()
+        let counters = server.counters
+        logger.info("stopped", metadata: ["udp": "\(counters.udp)", "tcp": "\(counters.tcp)"])
+    }
+
+    /// SIGHUP: re-reads the state file; a bad file is rejected whole and the old data keeps serving.
+    static func reload(_ path: String, configuration: ZoneConfiguration, publisher: SnapshotPublisher, logger: Logger) {
+        do {
+            let state = try StateFile.load(path: path, configuration: configuration)
+            publisher.publish(ZoneSnapshot(state: state, configuration: configuration, serial: publisher.nextSerial()))
+            logger.info("reloaded workspace state", metadata: ["file": "\(path)", "agents": "\(state.agents.count)"])
+        } catch {
+            logger.error("reload rejected, still serving the previous state", metadata: ["error": "\(error)"])
+        }
+    }
+
+    static func loginUser() throws -> String {
+        if let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name {
+            return String(cString: name)
+        }
+        throw fail("cannot tell the login user's name; pass --owner", status: 64)
+    }
+
+    /// Prints `message` as one line and returns the exit to throw.
+    static func fail(_ message: String, status: Int32) -> ExitCode {
+        FileHandleOutput.standardError("coderdns: \(message)\n")
+        return ExitCode(status)
+    }
+
+    func fail(_ message: String, status: Int32) -> ExitCode { Self.fail(message, status: status) }
+}
+
+extension ZoneConfiguration.Problem {
+    var isOwner: Bool {
+        if case .badOwner = self { return true }
+        return false
+    }
+}
