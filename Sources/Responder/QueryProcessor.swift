@@ -109,7 +109,7 @@ public final class QueryProcessor {
             let asked = query.hasOPT ? max(query.udpPayload, Self.minimumUDPPayload) : Self.minimumUDPPayload
             limit = min(asked, Self.maximumUDPPayload)
         }
-        answer(query, snapshot: snapshot, limit: limit)
+        answer(query, snapshot: snapshot, limit: limit, udp: transport == .udp)
         return true
     }
 
@@ -168,7 +168,7 @@ public final class QueryProcessor {
         return true
     }
 
-    private func answer(_ query: Request, snapshot: ZoneSnapshot, limit: Int) {
+    private func answer(_ query: Request, snapshot: ZoneSnapshot, limit: Int, udp: Bool) {
         Header(id: query.id, questionCount: 1).write(to: &writer)
         writer.writeName(wire: UnsafeRawBufferPointer(rebasing: nameBuffer[0..<query.nameLength]))
         writer.writeUInt16(query.type.rawValue)
@@ -185,24 +185,26 @@ public final class QueryProcessor {
         }
         var truncated = false
         if writer.count > limit {
-            // RFC 2181 9 / RFC 1035 4.2.1: send what fits with TC=1 so the client retries over
-            // TCP; here that is the question and the OPT record.
             writer.truncate(to: questionEnd)
             answers = 0
             authority = 0
             additional = 0
+            guard udp else {
+                // Only a TCP reply over 65535 bytes gets here: a name with thousands of
+                // addresses. An answer is still owed.
+                if query.hasOPT {
+                    writeOPT(query, .serverFailure)
+                    additional = 1
+                }
+                finish(query, .serverFailure, authoritative: false, truncated: false, 0, 0, additional)
+                return
+            }
+            // RFC 2181 9 / RFC 1035 4.2.1: send what fits with TC=1 so the client retries over
+            // TCP; here that is the question and the OPT record.
             truncated = true
             if query.hasOPT {
                 writeOPT(query, outcome.rcode)
                 additional = 1
-            }
-            if writer.count > limit {
-                // Only a TCP reply over 65535 bytes gets here: a name with thousands of
-                // addresses. An answer is still owed.
-                writer.truncate(to: questionEnd)
-                additional = 0
-                finish(query, .serverFailure, authoritative: false, truncated: false, 0, 0, 0)
-                return
             }
         }
         finish(query, outcome.rcode, authoritative: outcome.authoritative, truncated: truncated, answers, authority, additional)
