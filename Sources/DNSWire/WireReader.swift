@@ -9,9 +9,10 @@ public struct WireReader {
     /// The offset of the next byte to read.
     public private(set) var position: Int
 
-    /// The most pointers followed while reading one name. A legal name has at most 127 labels,
-    /// and each pointer must point strictly backwards, so loops are impossible; the limit only
-    /// bounds the work a hostile message can cause.
+    /// The most pointers followed while reading one name. Each pointer must point backwards,
+    /// but that alone does not stop loops (`01 61 C0 0C`: a label, then a pointer back to it);
+    /// this limit does, and bounds the work a hostile message can cause. The 255-byte name
+    /// limit stops loops that add labels earlier.
     public static let maximumPointerHops = 64
 
     public init(_ message: UnsafeRawBufferPointer, position: Int = 0) {

@@ -102,7 +102,8 @@ public struct WireWriter {
                     continue
                 }
                 if length == 0 { break }
-                if matches(name, suffix, at: candidate) { return candidate }
+                // A label boundary inside a name that started below 0x4000 may lie beyond it.
+                if candidate < 0x4000 && matches(name, suffix, at: candidate) { return candidate }
                 candidate += 1 + Int(length)
             }
         }

@@ -35,6 +35,12 @@ public final class EventLoop {
 
     /// Calls `handler` on the loop's thread whenever `signal` arrives.
     public func onSignal(_ signal: Int32, _ handler: @escaping () -> Void) throws(EventIOError) {
+        // A blocked mask survives exec: a parent that blocked the signal (Foundation's Process
+        // does, from a Dispatch thread) would otherwise leave it pending forever.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, signal)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         let handle = try EventHandle(base: base, fd: signal, events: Int16(EV_SIGNAL | EV_PERSIST)) { _ in handler() }
         handle.add()
         signalHandlers.append(handle)

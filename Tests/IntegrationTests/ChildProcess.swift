@@ -1,0 +1,119 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A child process started with posix_spawn and reaped with waitpid, by its PID only.
+///
+/// Not Foundation's `Process`: that one spawns with the calling thread's signal mask, and the
+/// test runner's threads block SIGTERM and SIGHUP, which a child would inherit. Here the
+/// child starts the way a shell or systemd starts it: an empty signal mask (unless the test
+/// asks for blocked signals) and default dispositions.
+final class ChildProcess {
+    enum Ending: Equatable, CustomStringConvertible {
+        case exited(Int32)
+        case signaled(Int32)
+
+        var description: String {
+            switch self {
+            case .exited(let status): "exited with status \(status)"
+            case .signaled(let signal): "killed by signal \(signal)"
+            }
+        }
+    }
+
+    let pid: pid_t
+    private var ending: Ending?
+
+    /// Starts `executable` with `arguments`; stdin is /dev/null, stdout and stderr go to the
+    /// given files (created or truncated) or /dev/null.
+    init(
+        executable: String, arguments: [String], standardOutput: String? = nil, standardError: String? = nil,
+        blockedSignals: [Int32] = []
+    ) throws {
+        guard FileManager.default.isExecutableFile(atPath: executable) else {
+            throw HarnessError("\(executable) is not an executable file")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, standardOutput ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, standardError ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        for signal in blockedSignals { sigaddset(&mask, signal) }
+        posix_spawnattr_setsigmask(&attributes, &mask)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGUSR1, SIGUSR2, SIGCHLD] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        guard result == 0 else { throw SocketError("posix_spawn \(executable)", errno: result) }
+        self.pid = pid
+    }
+
+    deinit { stop() }
+
+    /// How it ended, if it has.
+    var endingIfEnded: Ending? {
+        reap(blocking: false)
+        return ending
+    }
+
+    var isRunning: Bool { endingIfEnded == nil }
+
+    /// Sends `signal` to the child if it has not been reaped (so the PID is still ours).
+    func send(signal: Int32) {
+        guard isRunning else { return }
+        kill(pid, signal)
+    }
+
+    /// Polls until the child ends; nil if it still runs after `timeout` seconds.
+    func waitForExit(timeout: Double) -> Ending? {
+        let deadline = monotonicSeconds() + timeout
+        while true {
+            if let ending = endingIfEnded { return ending }
+            if monotonicSeconds() > deadline { return nil }
+            usleep(5_000)
+        }
+    }
+
+    /// SIGTERM, up to 3 seconds to exit, then SIGKILL and reap. Safe to call more than once.
+    func stop() {
+        guard isRunning else { return }
+        kill(pid, SIGTERM)
+        if waitForExit(timeout: 3) != nil { return }
+        kill(pid, SIGKILL)
+        reap(blocking: true)
+    }
+
+    private func reap(blocking: Bool) {
+        guard ending == nil else { return }
+        var status: Int32 = 0
+        while true {
+            let result = waitpid(pid, &status, blocking ? 0 : WNOHANG)
+            if result == pid {
+                // WIFEXITED: the low 7 bits are zero; WEXITSTATUS: the next 8.
+                ending = status & 0x7F == 0 ? .exited((status >> 8) & 0xFF) : .signaled(status & 0x7F)
+                return
+            }
+            if result < 0 && errno == EINTR { continue }
+            if result < 0 {
+                // ECHILD: not ours to wait for any more; never signal this PID again.
+                ending = .exited(-1)
+            }
+            return
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+
+/// Starting with bad input fails fast with one line on stderr; SIGTERM stops cleanly.
+@Suite("Starting and stopping the server")
+struct ServerLifecycleTests {
+    struct BadStateFile: Sendable, CustomStringConvertible {
+        let file: String
+        /// Words the one error line must contain besides the file's path.
+        let problem: String
+        var description: String { file }
+        var path: String { file.hasPrefix("/") ? file : IntegrationEnvironment.fixture(file) }
+    }
+
+    static let badStateFiles = [
+        BadStateFile(file: "bad-state-not-json.json", problem: "not valid JSON"),
+        BadStateFile(file: "bad-state-bad-uuid.json", problem: "workspaces[0].agents[0].id: \"not-a-uuid\" is not a UUID"),
+        BadStateFile(file: "bad-state-duplicate-agent-id.json", problem: "workspaces[1].agents[0].id: duplicate agent id"),
+        BadStateFile(file: "bad-state-duplicate-workspace-id.json", problem: "workspaces[1].id: duplicate workspace id"),
+        BadStateFile(file: "bad-state-invalid-label.json", problem: "workspaces[0].name: \"my_ws\" is not a valid DNS label"),
+        BadStateFile(file: "/nonexistent/coderdns-state.json", problem: "cannot read the file"),
+    ]
+
+    /// Runs `coderdns` with `arguments`, expecting it to exit by itself within 5 seconds.
+    static func runToExit(_ arguments: [String]) throws -> (ending: ChildProcess.Ending?, lines: [String], server: ServerProcess) {
+        let server = try ServerProcess(executable: IntegrationEnvironment.binary, arguments: arguments, port: 0)
+        let ending = server.waitForExit(timeout: 5)
+        server.stop()
+        return (ending, server.standardErrorLines, server)
+    }
+
+    @Test(arguments: badStateFiles)
+    func aBadStateFileStopsStartupWithStatus2AndOneLineNamingFileAndProblem(_ bad: BadStateFile) throws {
+        let port = IntegrationEnvironment.nextPort()
+        let run = try Self.runToExit(["serve", "--snapshot", bad.path, "--owner", "alice", "--listen", "127.0.0.1:\(port)"])
+        #expect(run.ending == .exited(2), "\(run.server.endDescription); stderr: \(run.lines)")
+        #expect(run.lines.count == 1, "\(run.lines)")
+        let line = run.lines.first ?? ""
+        #expect(line.hasPrefix("coderdns: \(bad.path): "), "\(line)")
+        #expect(line.contains(bad.problem), "\(line)")
+    }
+
+    @Test(arguments: [
+        (["serve", "--listen", "nonsense"], "nonsense"),
+        (["serve", "--listen", "[::1]:99999"], "99999"),
+        (["serve", "--bogus"], "--bogus"),
+        (["serve", "--tcp-idle-timeout", "0"], "--tcp-idle-timeout"),
+        (["serve", "--log-level", "loud"], "--log-level"),
+        (["serve", "--owner", "not_a_label", "--listen", "127.0.0.1:1"], "not_a_label"),
+    ])
+    func aBadFlagStopsStartupWithOneLine(arguments: [String], mention: String) throws {
+        let run = try Self.runToExit(arguments)
+        let ending = try #require(run.ending, "still running after 5 s")
+        #expect(ending != .exited(0) && ending != .exited(-1), "\(ending): \(run.lines)")
+        if case .signaled = ending { Issue.record("killed by a signal, not an orderly exit: \(ending)") }
+        #expect(run.lines.count == 1, "\(run.lines)")
+        #expect(run.lines.first?.hasPrefix("coderdns: ") == true, "\(run.lines)")
+        #expect(run.lines.first?.contains(mention) == true, "\(run.lines)")
+    }
+
+    @Test func sigtermStopsTheServerWithStatus0() throws {
+        let server = try ServerProcess.serve()
+        defer { server.stop() }
+        let answer = try server.dig("myws.coder", "AAAA")
+        #expect(answer.status == "NOERROR", "\(answer)")
+        server.send(signal: SIGTERM)
+        let ending = server.waitForExit(timeout: 3)
+        #expect(ending == .exited(0), "\(server.endDescription); stderr:\n\(server.standardError)")
+        #expect(server.standardErrorLines.last?.hasSuffix(" stopped") == true, "\(server.standardError)")
+    }
+
+    /// A parent may start the server with signals blocked (Foundation's `Process` does, from a
+    /// Dispatch thread); blocked signals survive exec. A server that stops on SIGTERM and
+    /// reloads on SIGHUP has to unblock them itself.
+    @Test func sigtermStopsTheServerEvenWhenItsParentHadSignalsBlocked() throws {
+        let server = try ServerProcess.serve(blockedSignals: [SIGTERM, SIGHUP, SIGINT])
+        defer { server.stop() }
+        server.send(signal: SIGTERM)
+        let ending = server.waitForExit(timeout: 3)
+        #expect(ending == .exited(0), "\(server.endDescription) 3 s after SIGTERM; stderr:\n\(server.standardError)")
+    }
+}

@@ -1,0 +1,163 @@
+import DNSWire
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// RFC 7766 behaviour over raw TCP sockets: pipelining, split reads, idle timeout,
+/// half-close and the connection cap.
+@Suite("TCP connections")
+struct TCPTransportTests {
+    /// Queries whose answers differ, so a reply shows which query it belongs to.
+    static let pipeline: [(id: UInt16, name: String, type: RecordType, rcode: RCode, answers: Int)] = [
+        (0x0101, "main.myws.me.coder", .aaaa, .noError, 1),
+        (0x0202, "nope.coder", .aaaa, .nameError, 0),
+        (0x0303, "alice.coder", .aaaa, .noError, 0),
+        (0x0404, "coder", .ns, .noError, 1),
+        (0x0505, "example.com", .aaaa, .refused, 0),
+        (0x0606, "gpu.dev.alice.coder", .aaaa, .noError, 1),
+    ]
+
+    static func pipelinedBytes() throws -> [UInt8] {
+        try pipeline.flatMap { DNSQuery.framed(try DNSQuery.bytes(id: $0.id, name: $0.name, type: $0.type)) }
+    }
+
+    static func expectPipelineReplies(_ socket: RawSocket) throws {
+        for query in pipeline {
+            let reply = try Message(bytes: try socket.receiveMessage())
+            #expect(reply.header.id == query.id, "replies come in query order")
+            #expect(reply.rcode == query.rcode, "\(query.name)")
+            #expect(reply.answers.count == query.answers, "\(query.name)")
+            let name = try DomainName(query.name)
+            #expect(reply.questions.first?.name == name)
+        }
+    }
+
+    @Test(arguments: LoopbackAddress.allCases)
+    func pipelinedQueriesInOneWriteAreAllAnsweredInOrder(address: LoopbackAddress) throws {
+        try ServerProcess.withServer { server in
+            let socket = try RawSocket(.tcp, to: address, port: server.port)
+            try socket.send(try Self.pipelinedBytes())
+            try Self.expectPipelineReplies(socket)
+            // The connection stays open for more.
+            try socket.send(DNSQuery.framed(try DNSQuery.bytes(id: 0x0707, name: "myws.coder", type: .aaaa)))
+            let reply = try Message(bytes: try socket.receiveMessage())
+            #expect(reply.header.id == 0x0707)
+            #expect(reply.answerAddresses == [ipv6(Demo.mywsMain)])
+        }
+    }
+
+    /// Split after 1 byte (inside the length prefix), after 2 (prefix whole, message not
+    /// begun), and after 9 (inside the header).
+    @Test(arguments: [1, 2, 9])
+    func aQuerySplitAcrossTwoWritesIsAnsweredOnceComplete(splitAfter: Int) throws {
+        try ServerProcess.withServer { server in
+            let socket = try RawSocket(.tcp, to: .ipv4, port: server.port)
+            let framed = DNSQuery.framed(try DNSQuery.bytes(id: 0x5151, name: "main.myws.alice.coder", type: .aaaa))
+            try socket.send(Array(framed[..<splitAfter]))
+            let early = socket.readSome(timeout: 0.3)
+            #expect(early == .timedOut, "no reply to an incomplete message: \(early)")
+            try socket.send(Array(framed[splitAfter...]))
+            let reply = try Message(bytes: try socket.receiveMessage())
+            #expect(reply.header.id == 0x5151)
+            #expect(reply.rcode == .noError)
+            #expect(reply.answerAddresses == [ipv6(Demo.mywsMain)])
+        }
+    }
+
+    @Test func aWriteEndingInsideTheNextLengthPrefixIsAnsweredUpToTheCompleteQuery() throws {
+        try ServerProcess.withServer { server in
+            let socket = try RawSocket(.tcp, to: .ipv4, port: server.port)
+            let first = DNSQuery.framed(try DNSQuery.bytes(id: 1, name: "myws.coder", type: .aaaa))
+            let second = DNSQuery.framed(try DNSQuery.bytes(id: 2, name: Demo.sentinel, type: .aaaa))
+            try socket.send(first + second[..<1])
+            let firstReply = try Message(bytes: try socket.receiveMessage())
+            #expect(firstReply.header.id == 1)
+            sleep(seconds: 0.2)
+            try socket.send(Array(second[1...]))
+            let secondReply = try Message(bytes: try socket.receiveMessage())
+            #expect(secondReply.header.id == 2)
+            #expect(secondReply.answerAddresses == [ipv6(Demo.serviceAddress)])
+        }
+    }
+
+    @Test(arguments: LoopbackAddress.allCases)
+    func anIdleConnectionIsClosedAfterTheIdleTimeout(address: LoopbackAddress) throws {
+        try ServerProcess.withServer(arguments: ["--tcp-idle-timeout", "1"]) { server in
+            let socket = try RawSocket(.tcp, to: address, port: server.port)
+            let start = monotonicSeconds()
+            let outcome = socket.waitForClose(timeout: 3)
+            let elapsed = monotonicSeconds() - start
+            #expect(outcome == .closed)
+            #expect(elapsed >= 0.8, "closed after \(elapsed) s, before the 1 s timeout")
+            #expect(elapsed <= 3)
+        }
+    }
+
+    @Test func aConnectionThatKeepsAskingOutlivesTheIdleTimeout() throws {
+        try ServerProcess.withServer(arguments: ["--tcp-idle-timeout", "1"]) { server in
+            let socket = try RawSocket(.tcp, to: .ipv4, port: server.port)
+            let start = monotonicSeconds()
+            for id in UInt16(1)...5 {
+                sleep(seconds: 0.5)
+                try socket.send(DNSQuery.framed(try DNSQuery.bytes(id: id, name: "myws.coder", type: .aaaa)))
+                let reply = try Message(bytes: try socket.receiveMessage())
+                #expect(reply.header.id == id)
+            }
+            #expect(monotonicSeconds() - start >= 2.5, "the connection was used for longer than the timeout")
+            // Once quiet, it is closed.
+            #expect(socket.waitForClose(timeout: 3) == .closed)
+        }
+    }
+
+    @Test(arguments: LoopbackAddress.allCases)
+    func aClientThatHalfClosesStillGetsEveryAnswer(address: LoopbackAddress) throws {
+        try ServerProcess.withServer { server in
+            let socket = try RawSocket(.tcp, to: address, port: server.port)
+            try socket.send(try Self.pipelinedBytes())
+            try socket.shutdownWrite()
+            try Self.expectPipelineReplies(socket)
+            #expect(socket.waitForClose(timeout: 3) == .closed, "the server closes once every answer is sent")
+        }
+    }
+
+    @Test func connectionsOverTheCapAreClosedOnAccept() throws {
+        try ServerProcess.withServer(arguments: ["--max-tcp-connections", "2"]) { server in
+            var served: [RawSocket] = []
+            for id in UInt16(1)...2 {
+                let socket = try RawSocket(.tcp, to: .ipv4, port: server.port)
+                try socket.send(DNSQuery.framed(try DNSQuery.bytes(id: id, name: "myws.coder", type: .aaaa)))
+                let reply = try Message(bytes: try socket.receiveMessage())
+                #expect(reply.header.id == id)
+                served.append(socket)
+            }
+            let extra = try RawSocket(.tcp, to: .ipv4, port: server.port)
+            try? extra.send(DNSQuery.framed(try DNSQuery.bytes(id: 3, name: "myws.coder", type: .aaaa)))
+            let outcome = extra.waitForClose(timeout: 2)
+            #expect(outcome == .closed || outcome == .failed(errno: ECONNRESET), "a third connection is closed, unanswered: \(outcome)")
+
+            // The two admitted connections still work.
+            for (index, socket) in served.enumerated() {
+                let id = UInt16(10 + index)
+                try socket.send(DNSQuery.framed(try DNSQuery.bytes(id: id, name: "myws.coder", type: .aaaa)))
+                let reply = try Message(bytes: try socket.receiveMessage())
+                #expect(reply.header.id == id)
+            }
+
+            // Closing one frees its place.
+            served.removeFirst()
+            var answered = false
+            for attempt in 0..<10 where !answered {
+                sleep(seconds: 0.1)
+                let socket = try RawSocket(.tcp, to: .ipv4, port: server.port)
+                let id = UInt16(20 + attempt)
+                try? socket.send(DNSQuery.framed(try DNSQuery.bytes(id: id, name: "myws.coder", type: .aaaa)))
+                if let message = try? socket.receiveMessage(timeout: 1), let reply = try? Message(bytes: message) {
+                    answered = reply.header.id == id
+                }
+            }
+            #expect(answered, "a connection is served again once one of the two has closed")
+        }
+    }
+}

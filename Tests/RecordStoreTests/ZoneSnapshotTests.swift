@@ -1,0 +1,161 @@
+import DNSWire
+import RecordStore
+import Testing
+
+@Suite("Names computed from workspace state")
+struct ZoneSnapshotTests {
+    static let configuration = try! ZoneConfiguration(suffix: "coder", owner: "alice")
+
+    static func state(_ workspaces: [(String, String, [(String, String)])]) -> WorkspaceState {
+        var state = WorkspaceState()
+        for (id, name, agents) in workspaces {
+            let workspaceID = Identifier(string: id)!
+            state.workspaces[workspaceID] = Workspace(id: workspaceID, name: name, status: .running)
+            for (agentID, agentName) in agents {
+                let agent = Identifier(string: agentID)!
+                state.agents[agent] = Agent(id: agent, name: agentName, workspaceID: workspaceID)
+            }
+        }
+        return state
+    }
+
+    static let demo = state([
+        ("3f1d9a2e-7b4c-4e8a-9f10-112233445566", "myws", [("a1b2c3d4-e5f6-4711-8899-aabbccddeeff", "main")]),
+        ("5e0c2b7a-1d3f-4a6b-8c9d-0e1f2a3b4c5d", "dev", [("01020304-0506-0708-090a-0b0c0d0e0f10", "main"), ("c0ffee00-1234-4abc-9def-00112233aabb", "gpu")]),
+        ("7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d", "empty", []),
+    ])
+
+    /// The labels of `name` below the apex as a lookup key (lower-cased wire labels).
+    static func key(_ labels: String) -> [UInt8] {
+        guard !labels.isEmpty else { return [] }
+        return labels.split(separator: ".").flatMap { [UInt8($0.utf8.count)] + Array($0.lowercased().utf8) }
+    }
+
+    static func forward(_ snapshot: ZoneSnapshot, _ labels: String) -> ZoneSnapshot.ForwardResult {
+        key(labels).withUnsafeBytes { snapshot.lookupForward(relativeName: $0) }
+    }
+
+    static func reverse(_ snapshot: ZoneSnapshot, _ labels: String) -> ZoneSnapshot.ReverseResult {
+        key(labels).withUnsafeBytes { snapshot.lookupReverse(relativeName: $0) }
+    }
+
+    /// The addresses a host entry answers with.
+    static func addresses(_ snapshot: ZoneSnapshot, _ labels: String) -> [String] {
+        guard case .host(let start, let count) = forward(snapshot, labels) else { return [] }
+        return (0..<count).map { index in
+            let offset = start + index * ZoneSnapshot.answerRecordLength + 12
+            let bytes = Array(snapshot.answerRecords[offset..<offset + 16])
+            return IPv6Address(high: bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) }, low: bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) }).description
+        }
+    }
+
+    @Test func everyNameFormIsServed() {
+        let snapshot = ZoneSnapshot(state: Self.demo, configuration: Self.configuration, serial: 1)
+        #expect(snapshot.hasData)
+        let main = ["fd60:627a:a42b:4711:8899:aabb:ccdd:eeff"]
+        #expect(Self.addresses(snapshot, "main.myws.me") == main)
+        #expect(Self.addresses(snapshot, "main.myws.alice") == main)
+        #expect(Self.addresses(snapshot, "myws") == main)
+        #expect(Self.addresses(snapshot, "main.dev.me") == ["fd60:627a:a42b:708:90a:b0c:d0e:f10"])
+        #expect(Self.addresses(snapshot, "gpu.dev.alice") == ["fd60:627a:a42b:4abc:9def:11:2233:aabb"])
+        #expect(Self.addresses(snapshot, "is.coder--connect--enabled--right--now") == ["fd60:627a:a42b:0:0:0:0:53"])
+    }
+
+    @Test func aWorkspaceWithSeveralAgentsOrNoneHasNoShortName() {
+        let snapshot = ZoneSnapshot(state: Self.demo, configuration: Self.configuration, serial: 1)
+        #expect(Self.forward(snapshot, "dev") == .absent)
+        #expect(Self.forward(snapshot, "empty") == .absent)
+    }
+
+    @Test func namesAboveHostsAreEmptyNonTerminals() {
+        let snapshot = ZoneSnapshot(state: Self.demo, configuration: Self.configuration, serial: 1)
+        for name in ["me", "alice", "myws.me", "dev.alice", "coder--connect--enabled--right--now"] {
+            #expect(Self.forward(snapshot, name) == .emptyNonTerminal, "\(name)")
+        }
+        #expect(Self.forward(snapshot, "") == .apex)
+        #expect(Self.forward(snapshot, "bob") == .absent)
+        #expect(Self.forward(snapshot, "x.main.myws.me") == .absent)
+    }
+
+    @Test func withNoWorkspacesOnlyTheSentinelExists() {
+        let snapshot = ZoneSnapshot(state: WorkspaceState(), configuration: Self.configuration, serial: 1)
+        #expect(snapshot.hasData)
+        #expect(Self.addresses(snapshot, "is.coder--connect--enabled--right--now").count == 1)
+        #expect(Self.forward(snapshot, "me") == .absent)
+    }
+
+    @Test func workspacesSharingANameShareTheShortNameWithEveryAddress() {
+        let state = Self.state([
+            ("00000000-0000-4000-8000-000000000001", "twin", [("10000000-0000-4000-8000-000000000001", "main")]),
+            ("00000000-0000-4000-8000-000000000002", "twin", [("10000000-0000-4000-8000-000000000002", "main")]),
+        ])
+        let snapshot = ZoneSnapshot(state: state, configuration: Self.configuration, serial: 1)
+        #expect(Set(Self.addresses(snapshot, "twin")) == ["fd60:627a:a42b:4000:8000:0:0:1", "fd60:627a:a42b:4000:8000:0:0:2"])
+        #expect(Set(Self.addresses(snapshot, "main.twin.me")).count == 2)
+    }
+
+    @Test func anOwnerNamedMeDoesNotDuplicateAddresses() throws {
+        let configuration = try ZoneConfiguration(suffix: "coder", owner: "me")
+        let snapshot = ZoneSnapshot(state: Self.demo, configuration: configuration, serial: 1)
+        #expect(Self.addresses(snapshot, "main.myws.me") == ["fd60:627a:a42b:4711:8899:aabb:ccdd:eeff"])
+    }
+
+    @Test func aMultiLabelSuffixWorks() throws {
+        let configuration = try ZoneConfiguration(suffix: "Coder.Example.", owner: "alice")
+        #expect(configuration.suffix == (try DomainName("coder.example.")))
+        let snapshot = ZoneSnapshot(state: Self.demo, configuration: configuration, serial: 1)
+        #expect(Self.addresses(snapshot, "myws").count == 1)
+        #expect(snapshot.forwardApex == (try DomainName("coder.example.")).wire)
+    }
+
+    @Test func reverseNamesFindAgentsByNibbles() throws {
+        let snapshot = ZoneSnapshot(state: Self.demo, configuration: Self.configuration, serial: 1)
+        let nibbles = "0.1.f.0.e.0.d.0.c.0.b.0.a.0.9.0.8.0.7.0"
+        guard case .pointer(let range) = Self.reverse(snapshot, nibbles) else {
+            Issue.record("no PTR for the agent address")
+            return
+        }
+        #expect(Array(snapshot.reverseTargetBytes[range]) == (try DomainName("main.dev.alice.coder.")).wire)
+        #expect(Self.reverse(snapshot, nibbles.uppercased()) == Self.reverse(snapshot, nibbles))
+        #expect(Self.reverse(snapshot, "8.0.7.0") == .emptyNonTerminal)
+        #expect(Self.reverse(snapshot, "9.0.7.0") == .absent)
+        #expect(Self.reverse(snapshot, "") == .apex)
+        #expect(Self.reverse(snapshot, "1." + nibbles) == .absent)
+        #expect(Self.reverse(snapshot, "zz.1.f.0.e.0.d.0.c.0.b.0.a.0.9.0.8.0.7.0") == .absent)
+        guard case .pointer(let sentinel) = Self.reverse(snapshot, "3.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0") else {
+            Issue.record("no PTR for the resolver address")
+            return
+        }
+        #expect(Array(snapshot.reverseTargetBytes[sentinel]) == Self.configuration.sentinel.wire)
+    }
+
+    @Test func aSharedAddressAlwaysPointsToTheLowestAgentID() throws {
+        // Two agents whose UUIDs agree in bytes 6..15 get the same address.
+        let state = Self.state([
+            ("00000000-0000-4000-8000-000000000001", "one", [("ffffffff-ffff-4711-8899-aabbccddeeff", "b")]),
+            ("00000000-0000-4000-8000-000000000002", "two", [("00000000-0000-4711-8899-aabbccddeeff", "a")]),
+        ])
+        for _ in 0..<5 {
+            let snapshot = ZoneSnapshot(state: state, configuration: Self.configuration, serial: 1)
+            guard case .pointer(let range) = Self.reverse(snapshot, "f.f.e.e.d.d.c.c.b.b.a.a.9.9.8.8.1.1.7.4") else {
+                Issue.record("no PTR")
+                return
+            }
+            #expect(Array(snapshot.reverseTargetBytes[range]) == (try DomainName("a.two.alice.coder.")).wire)
+        }
+    }
+
+    @Test func anEmptySnapshotHasNoData() {
+        #expect(!ZoneSnapshot.empty(configuration: Self.configuration).hasData)
+    }
+
+    @Test("bad suffixes and owners are rejected", arguments: ["", ".", "co_der", "-coder", "a..b"])
+    func badSuffix(text: String) {
+        #expect(throws: ZoneConfiguration.Problem.self) { try ZoneConfiguration(suffix: text, owner: "alice") }
+    }
+
+    @Test("bad owners are rejected", arguments: ["", "al ice", "alice_", "-a", String(repeating: "a", count: 64)])
+    func badOwner(text: String) {
+        #expect(throws: ZoneConfiguration.Problem.self) { try ZoneConfiguration(suffix: "coder", owner: text) }
+    }
+}
