@@ -53,3 +53,10 @@ let connectionEventTrampoline: @convention(c) (OpaquePointer?, Int16, UnsafeMuta
     _, what, context in
     with(context, as: TCPConnection.self) { $0.event(what) }
 }
+
+/// `pthread_create`'s start routine: runs the ``LoopThread``'s loop.
+let threadTrampoline: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? = { context in
+    let thread = Unmanaged<LoopThread>.fromOpaque(context!).takeRetainedValue()
+    thread.loop.run()
+    return nil
+}

@@ -2,7 +2,10 @@ import CLibevent
 import Glibc
 
 /// One libevent `event_base`, driven by the thread that calls ``run()``.
-public final class EventLoop {
+///
+/// Everything but ``stop()`` must happen on that thread; ``stop()`` may come from any
+/// thread once ``enableThreads()`` has been called.
+public final class EventLoop: @unchecked Sendable {
     let base: OpaquePointer
     private var signalHandlers: [EventHandle] = []
 

@@ -20,27 +20,31 @@ public struct ServerOptions: Sendable {
     }
 }
 
-/// The UDP sockets and TCP listeners of one event loop, all answering from one publisher.
+/// The server's sockets spread over worker event loops: every loop gets its own
+/// SO_REUSEPORT UDP socket per address (the kernel spreads datagrams over them), and the
+/// first loop also serves TCP. All answer from the one publisher.
 public final class DNSServer {
-    private let loop: EventLoop
-    private let publisher: SnapshotPublisher
-    private let options: ServerOptions
-    private let logger: Logger
     private var udpEndpoints: [UDPEndpoint] = []
     private var tcpListeners: [TCPListener] = []
-    private let udpResponder: UDPResponder
+    private var udpResponders: [UDPResponder] = []
     private let tcpResponder: TCPResponder
 
-    public init(loop: EventLoop, publisher: SnapshotPublisher, options: ServerOptions, logger: Logger) throws(EventIOError) {
-        self.loop = loop
-        self.publisher = publisher
-        self.options = options
-        self.logger = logger
-        udpResponder = UDPResponder(publisher: publisher)
+    /// - Parameter loops: one per worker thread; the first also serves TCP.
+    public init(loops: [EventLoop], publisher: SnapshotPublisher, options: ServerOptions, logger: Logger) throws(EventIOError) {
+        precondition(!loops.isEmpty, "a server needs an event loop")
         tcpResponder = TCPResponder(publisher: publisher, options: options, logger: logger)
+        for loop in loops {
+            let responder = UDPResponder(publisher: publisher)
+            udpResponders.append(responder)
+            for address in options.listen {
+                udpEndpoints.append(
+                    try UDPEndpoint(
+                        loop: loop, address: address, handler: responder, batchSize: options.udpBatchSize,
+                        reusePort: loops.count > 1))
+            }
+        }
+        let loop = loops[0]
         for address in options.listen {
-            udpEndpoints.append(
-                try UDPEndpoint(loop: loop, address: address, handler: udpResponder, batchSize: options.udpBatchSize))
             let responder = tcpResponder
             let logger = logger
             tcpListeners.append(
@@ -50,9 +54,9 @@ public final class DNSServer {
         }
     }
 
-    /// Outcome counts for UDP and TCP together.
+    /// Outcome counts over UDP (all workers) and TCP. Read once the loops have stopped.
     public var counters: (udp: QueryCounters, tcp: QueryCounters) {
-        (udpResponder.processor.counters, tcpResponder.processor.counters)
+        (udpResponders.map(\.processor.counters).reduce(QueryCounters(), +), tcpResponder.processor.counters)
     }
 }
 

@@ -15,6 +15,20 @@ public struct QueryCounters: Sendable, Equatable {
 
     public init() {}
 
+    public static func + (lhs: QueryCounters, rhs: QueryCounters) -> QueryCounters {
+        var sum = lhs
+        sum.noError += rhs.noError
+        sum.nameError += rhs.nameError
+        sum.serverFailure += rhs.serverFailure
+        sum.refused += rhs.refused
+        sum.formatError += rhs.formatError
+        sum.notImplemented += rhs.notImplemented
+        sum.badVersion += rhs.badVersion
+        sum.truncated += rhs.truncated
+        sum.dropped += rhs.dropped
+        return sum
+    }
+
     mutating func count(_ rcode: RCode) {
         switch rcode {
         case .noError: noError += 1

@@ -36,6 +36,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("TCP connections served at once; more are closed on accept.", valueName: "count"))
     var maxTcpConnections: Int = 256
 
+    @Option(help: ArgumentHelp("Worker threads, each with its own SO_REUSEPORT UDP socket per address. Default: the number of cores.", valueName: "count"))
+    var workers: Int?
+
     @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))
     var logLevel: String = "info"
 
@@ -45,6 +48,7 @@ struct ServeCommand: ParsableCommand {
         guard tcpIdleTimeout > 0, tcpIdleTimeout <= 3600 else {
             throw ValidationError("--tcp-idle-timeout must be between 0 and 3600 seconds")
         }
+        if let workers, !(1...256).contains(workers) { throw ValidationError("--workers must be between 1 and 256") }
         guard maxTcpConnections > 0 else { throw ValidationError("--max-tcp-connections must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -91,16 +95,19 @@ struct ServeCommand: ParsableCommand {
 
         EventLoop.ignoreSIGPIPE()
         EventLoop.enableThreads()
-        let loop: EventLoop
+        let workerCount = workers ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let loops: [EventLoop]
         let server: DNSServer
         do {
-            loop = try EventLoop()
+            loops = try (0..<workerCount).map { _ throws(EventIOError) in try EventLoop() }
             server = try DNSServer(
-                loop: loop, publisher: publisher,
+                loops: loops, publisher: publisher,
                 options: ServerOptions(listen: addresses, tcpIdleTimeout: tcpIdleTimeout, maximumTCPConnections: maxTcpConnections),
                 logger: logger)
-            try loop.onSignal(SIGINT) { loop.stop() }
-            try loop.onSignal(SIGTERM) { loop.stop() }
+            let loop = loops[0]
+            let stopAll = { for each in loops { each.stop() } }
+            try loop.onSignal(SIGINT, stopAll)
+            try loop.onSignal(SIGTERM, stopAll)
             let snapshotPath = snapshot
             try loop.onSignal(SIGHUP) {
                 guard let snapshotPath else { return }
@@ -109,9 +116,20 @@ struct ServeCommand: ParsableCommand {
         } catch {
             throw fail("\(error)", status: 1)
         }
+        let threads: [LoopThread]
+        do {
+            threads = try loops.dropFirst().map { (loop: EventLoop) throws(EventIOError) in try LoopThread(running: loop) }
+        } catch {
+            throw fail("\(error)", status: 1)
+        }
         logger.info(
-            "serving", metadata: ["listen": "\(addresses.map(\.text).joined(separator: " "))", "suffix": "\(configuration.suffix)", "owner": "\(configuration.owner)"])
-        loop.run()
+            "serving",
+            metadata: [
+                "listen": "\(addresses.map(\.text).joined(separator: " "))", "suffix": "\(configuration.suffix)",
+                "owner": "\(configuration.owner)", "workers": "\(workerCount)",
+            ])
+        loops[0].run()
+        for thread in threads { thread.join() }
         let counters = server.counters
         logger.info("stopped", metadata: ["udp": "\(counters.udp)", "tcp": "\(counters.tcp)"])
     }
