@@ -66,21 +66,45 @@ public struct Header: Equatable, Sendable {
     private mutating func set(_ mask: UInt16, _ on: Bool) { flags = on ? flags | mask : flags & ~mask }
 
     /// QR
-    public var isResponse: Bool { get { bit(Bit.response) } set { set(Bit.response, newValue) } }
+    public var isResponse: Bool {
+        get { bit(Bit.response) }
+        set { set(Bit.response, newValue) }
+    }
     /// AA
-    public var isAuthoritative: Bool { get { bit(Bit.authoritative) } set { set(Bit.authoritative, newValue) } }
+    public var isAuthoritative: Bool {
+        get { bit(Bit.authoritative) }
+        set { set(Bit.authoritative, newValue) }
+    }
     /// TC
-    public var isTruncated: Bool { get { bit(Bit.truncated) } set { set(Bit.truncated, newValue) } }
+    public var isTruncated: Bool {
+        get { bit(Bit.truncated) }
+        set { set(Bit.truncated, newValue) }
+    }
     /// RD
-    public var recursionDesired: Bool { get { bit(Bit.recursionDesired) } set { set(Bit.recursionDesired, newValue) } }
+    public var recursionDesired: Bool {
+        get { bit(Bit.recursionDesired) }
+        set { set(Bit.recursionDesired, newValue) }
+    }
     /// RA
-    public var recursionAvailable: Bool { get { bit(Bit.recursionAvailable) } set { set(Bit.recursionAvailable, newValue) } }
+    public var recursionAvailable: Bool {
+        get { bit(Bit.recursionAvailable) }
+        set { set(Bit.recursionAvailable, newValue) }
+    }
     /// AD
-    public var authenticData: Bool { get { bit(Bit.authenticData) } set { set(Bit.authenticData, newValue) } }
+    public var authenticData: Bool {
+        get { bit(Bit.authenticData) }
+        set { set(Bit.authenticData, newValue) }
+    }
     /// CD
-    public var checkingDisabled: Bool { get { bit(Bit.checkingDisabled) } set { set(Bit.checkingDisabled, newValue) } }
+    public var checkingDisabled: Bool {
+        get { bit(Bit.checkingDisabled) }
+        set { set(Bit.checkingDisabled, newValue) }
+    }
     /// Z
-    public var zeroBit: Bool { get { bit(Bit.zero) } set { set(Bit.zero, newValue) } }
+    public var zeroBit: Bool {
+        get { bit(Bit.zero) }
+        set { set(Bit.zero, newValue) }
+    }
 
     /// OPCODE
     public var opcode: Opcode {

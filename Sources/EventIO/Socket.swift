@@ -13,7 +13,8 @@ public enum Socket {
     /// `reusePort` lets several workers each bind their own socket to the same address.
     public static func bind(_ address: SocketAddress, kind: Kind, reusePort: Bool = false) throws(EventIOError) -> Int32 {
         let domain = address.family == .v6 ? AF_INET6 : AF_INET
-        let type = (kind == .udp ? Int32(SOCK_DGRAM.rawValue) : Int32(SOCK_STREAM.rawValue))
+        let type =
+            (kind == .udp ? Int32(SOCK_DGRAM.rawValue) : Int32(SOCK_STREAM.rawValue))
             | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
         let fd = Glibc.socket(domain, type, 0)
         guard fd >= 0 else { throw .system(call: "socket", context: "for \(address)", errno: Errno.current) }

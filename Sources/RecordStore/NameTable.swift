@@ -97,4 +97,3 @@ struct NameTable: Sendable {
         keyLengths = Array(keyLengths)
     }
 }
-

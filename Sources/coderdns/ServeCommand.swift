@@ -36,7 +36,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("TCP connections served at once; more are closed on accept.", valueName: "count"))
     var maxTcpConnections: Int = 256
 
-    @Option(help: ArgumentHelp("Worker threads, each with its own SO_REUSEPORT UDP socket per address. Default: the number of cores.", valueName: "count"))
+    @Option(
+        help: ArgumentHelp("Worker threads, each with its own SO_REUSEPORT UDP socket per address. Default: the number of cores.", valueName: "count")
+    )
     var workers: Int?
 
     @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))

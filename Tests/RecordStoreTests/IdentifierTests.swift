@@ -12,10 +12,12 @@ struct IdentifierTests {
         #expect(Identifier(bytes: lower.bytes) == lower)
     }
 
-    @Test("malformed UUIDs are rejected", arguments: [
-        "", "a1b2c3d4e5f647118899aabbccddeeff", "a1b2c3d4-e5f6-4711-8899-aabbccddeef", "a1b2c3d4-e5f6-4711-8899-aabbccddeeffa",
-        "g1b2c3d4-e5f6-4711-8899-aabbccddeeff", "a1b2c3d4_e5f6-4711-8899-aabbccddeeff", "{a1b2c3d4-e5f6-4711-8899-aabbccddee}",
-    ])
+    @Test(
+        "malformed UUIDs are rejected",
+        arguments: [
+            "", "a1b2c3d4e5f647118899aabbccddeeff", "a1b2c3d4-e5f6-4711-8899-aabbccddeef", "a1b2c3d4-e5f6-4711-8899-aabbccddeeffa",
+            "g1b2c3d4-e5f6-4711-8899-aabbccddeeff", "a1b2c3d4_e5f6-4711-8899-aabbccddeeff", "{a1b2c3d4-e5f6-4711-8899-aabbccddee}",
+        ])
     func malformed(text: String) {
         #expect(Identifier(string: text) == nil)
     }

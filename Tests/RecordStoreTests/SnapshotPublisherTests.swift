@@ -1,7 +1,7 @@
 import DNSWire
+import Foundation
 import RecordStore
 import Synchronization
-import Foundation
 import Testing
 
 /// Flags and counts shared between the reader and writer tasks.

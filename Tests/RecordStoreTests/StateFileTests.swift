@@ -23,7 +23,9 @@ struct StateFileTests {
     }
 
     @Test func namesAreLowerCasedAndStatusIsOptional() throws {
-        let state = try Self.parse(#"{"workspaces":[{"id":"3f1d9a2e-7b4c-4e8a-9f10-112233445566","name":"MyWS","agents":[{"id":"a1b2c3d4-e5f6-4711-8899-aabbccddeeff","name":"Main"}]}]}"#)
+        let state = try Self.parse(
+            #"{"workspaces":[{"id":"3f1d9a2e-7b4c-4e8a-9f10-112233445566","name":"MyWS","agents":[{"id":"a1b2c3d4-e5f6-4711-8899-aabbccddeeff","name":"Main"}]}]}"#
+        )
         #expect(state.workspaces.values.first?.name == "myws")
         #expect(state.workspaces.values.first?.status == .unknown)
         #expect(state.agents.values.first?.name == "main")
@@ -37,18 +39,30 @@ struct StateFileTests {
         (#"{"workspaces":{}}"#, "state.json: workspaces: not an array"),
         (#"{"workspaces":[{"id":"nope","name":"a"}]}"#, "state.json: workspaces[0].id: \"nope\" is not a UUID"),
         (#"{"workspaces":[{"name":"a"}]}"#, "state.json: workspaces[0].id: missing"),
-        (#"{"workspaces":[{"id":"3f1d9a2e-7b4c-4e8a-9f10-112233445566","name":"a_b"}]}"#,
-         "state.json: workspaces[0].name: \"a_b\" is not a valid DNS label: it has a character other than letters, digits and '-'"),
-        (#"{"workspaces":[{"id":"3f1d9a2e-7b4c-4e8a-9f10-112233445566","name":"ok","status":"NAPPING"}]}"#,
-         "state.json: workspaces[0].status: \"NAPPING\" is not a workspace status (RUNNING, STOPPED, ...)"),
-        (#"{"workspaces":[{"id":"3f1d9a2e-7b4c-4e8a-9f10-112233445566","name":"a"},{"id":"3F1D9A2E-7B4C-4E8A-9F10-112233445566","name":"b"}]}"#,
-         "state.json: workspaces[1].id: duplicate workspace id 3f1d9a2e-7b4c-4e8a-9f10-112233445566 (also at workspaces[0].id)"),
-        (#"{"workspaces":[{"id":"3f1d9a2e-7b4c-4e8a-9f10-112233445566","name":"a","agents":[{"id":"a1b2c3d4-e5f6-4711-8899-aabbccddeeff","name":"x"},{"id":"a1b2c3d4-e5f6-4711-8899-aabbccddeeff","name":"y"}]}]}"#,
-         "state.json: workspaces[0].agents[1].id: duplicate agent id a1b2c3d4-e5f6-4711-8899-aabbccddeeff (also at workspaces[0].agents[0].id)"),
-        (#"{"workspaces":[{"id":"3f1d9a2e-7b4c-4e8a-9f10-112233445566","name":"a","agents":[{"id":"a1b2c3d4-e5f6-4711-8899-aabbccddeeff","name":""}]}]}"#,
-         "state.json: workspaces[0].agents[0].name: \"\" is not a valid DNS label: it is empty"),
-        (#"{"workspaces":[{"id":"3f1d9a2e-7b4c-4e8a-9f10-112233445566","name":"a","agents":"none"}]}"#,
-         "state.json: workspaces[0].agents: not an array"),
+        (
+            #"{"workspaces":[{"id":"3f1d9a2e-7b4c-4e8a-9f10-112233445566","name":"a_b"}]}"#,
+            "state.json: workspaces[0].name: \"a_b\" is not a valid DNS label: it has a character other than letters, digits and '-'"
+        ),
+        (
+            #"{"workspaces":[{"id":"3f1d9a2e-7b4c-4e8a-9f10-112233445566","name":"ok","status":"NAPPING"}]}"#,
+            "state.json: workspaces[0].status: \"NAPPING\" is not a workspace status (RUNNING, STOPPED, ...)"
+        ),
+        (
+            #"{"workspaces":[{"id":"3f1d9a2e-7b4c-4e8a-9f10-112233445566","name":"a"},{"id":"3F1D9A2E-7B4C-4E8A-9F10-112233445566","name":"b"}]}"#,
+            "state.json: workspaces[1].id: duplicate workspace id 3f1d9a2e-7b4c-4e8a-9f10-112233445566 (also at workspaces[0].id)"
+        ),
+        (
+            #"{"workspaces":[{"id":"3f1d9a2e-7b4c-4e8a-9f10-112233445566","name":"a","agents":[{"id":"a1b2c3d4-e5f6-4711-8899-aabbccddeeff","name":"x"},{"id":"a1b2c3d4-e5f6-4711-8899-aabbccddeeff","name":"y"}]}]}"#,
+            "state.json: workspaces[0].agents[1].id: duplicate agent id a1b2c3d4-e5f6-4711-8899-aabbccddeeff (also at workspaces[0].agents[0].id)"
+        ),
+        (
+            #"{"workspaces":[{"id":"3f1d9a2e-7b4c-4e8a-9f10-112233445566","name":"a","agents":[{"id":"a1b2c3d4-e5f6-4711-8899-aabbccddeeff","name":""}]}]}"#,
+            "state.json: workspaces[0].agents[0].name: \"\" is not a valid DNS label: it is empty"
+        ),
+        (
+            #"{"workspaces":[{"id":"3f1d9a2e-7b4c-4e8a-9f10-112233445566","name":"a","agents":"none"}]}"#,
+            "state.json: workspaces[0].agents: not an array"
+        ),
     ]
 
     @Test("a bad file is rejected with a one-line error naming where", arguments: bad)
@@ -64,7 +78,8 @@ struct StateFileTests {
 
     @Test func aNameThatWouldExceed255BytesIsRejected() {
         let label = String(repeating: "a", count: 63)
-        let text = #"{"workspaces":[{"id":"3f1d9a2e-7b4c-4e8a-9f10-112233445566","name":"\#(label)","agents":[{"id":"a1b2c3d4-e5f6-4711-8899-aabbccddeeff","name":"\#(label)"}]}]}"#
+        let text =
+            #"{"workspaces":[{"id":"3f1d9a2e-7b4c-4e8a-9f10-112233445566","name":"\#(label)","agents":[{"id":"a1b2c3d4-e5f6-4711-8899-aabbccddeeff","name":"\#(label)"}]}]}"#
         let longOwner = try! ZoneConfiguration(suffix: String(repeating: "b", count: 63) + "." + String(repeating: "c", count: 60), owner: label)
         #expect(throws: StateFileError.self) {
             try StateFile.parse(Data(text.utf8), source: "s", configuration: longOwner)

@@ -21,7 +21,10 @@ struct ZoneSnapshotTests {
 
     static let demo = state([
         ("3f1d9a2e-7b4c-4e8a-9f10-112233445566", "myws", [("a1b2c3d4-e5f6-4711-8899-aabbccddeeff", "main")]),
-        ("5e0c2b7a-1d3f-4a6b-8c9d-0e1f2a3b4c5d", "dev", [("01020304-0506-0708-090a-0b0c0d0e0f10", "main"), ("c0ffee00-1234-4abc-9def-00112233aabb", "gpu")]),
+        (
+            "5e0c2b7a-1d3f-4a6b-8c9d-0e1f2a3b4c5d", "dev",
+            [("01020304-0506-0708-090a-0b0c0d0e0f10", "main"), ("c0ffee00-1234-4abc-9def-00112233aabb", "gpu")]
+        ),
         ("7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d", "empty", []),
     ])
 
@@ -45,7 +48,8 @@ struct ZoneSnapshotTests {
         return (0..<count).map { index in
             let offset = start + index * ZoneSnapshot.answerRecordLength + 12
             let bytes = Array(snapshot.answerRecords[offset..<offset + 16])
-            return IPv6Address(high: bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) }, low: bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) }).description
+            return IPv6Address(high: bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) }, low: bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) })
+                .description
         }
     }
 

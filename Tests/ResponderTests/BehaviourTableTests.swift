@@ -25,32 +25,66 @@ struct BehaviourTableTests {
 
     static let rows: [Row] = [
         Row(label: "AAAA for <agent>.<ws>.me", name: "main.myws.me.coder", type: .aaaa, rcode: .noError, authoritative: true, answerTypes: [.aaaa]),
-        Row(label: "AAAA for <agent>.<ws>.<owner>", name: "main.myws.alice.coder", type: .aaaa, rcode: .noError, authoritative: true, answerTypes: [.aaaa]),
+        Row(
+            label: "AAAA for <agent>.<ws>.<owner>", name: "main.myws.alice.coder", type: .aaaa, rcode: .noError, authoritative: true,
+            answerTypes: [.aaaa]),
         Row(label: "AAAA for a single-agent <ws>", name: "myws.coder", type: .aaaa, rcode: .noError, authoritative: true, answerTypes: [.aaaa]),
-        Row(label: "AAAA for the sentinel", name: "is.coder--connect--enabled--right--now.coder", type: .aaaa, rcode: .noError, authoritative: true, answerTypes: [.aaaa]),
+        Row(
+            label: "AAAA for the sentinel", name: "is.coder--connect--enabled--right--now.coder", type: .aaaa, rcode: .noError, authoritative: true,
+            answerTypes: [.aaaa]),
         Row(label: "A for a known name is NODATA", name: "main.myws.me.coder", type: .a, rcode: .noError, authoritative: true, soaInAuthority: true),
         Row(label: "TXT for a known name is NODATA", name: "myws.coder", type: .txt, rcode: .noError, authoritative: true, soaInAuthority: true),
-        Row(label: "HTTPS for the sentinel is NODATA", name: "is.coder--connect--enabled--right--now.coder", type: .https, rcode: .noError, authoritative: true, soaInAuthority: true),
+        Row(
+            label: "HTTPS for the sentinel is NODATA", name: "is.coder--connect--enabled--right--now.coder", type: .https, rcode: .noError,
+            authoritative: true, soaInAuthority: true),
         Row(label: "me.coder is an empty non-terminal", name: "me.coder", type: .aaaa, rcode: .noError, authoritative: true, soaInAuthority: true),
         Row(label: "alice.coder is an empty non-terminal", name: "alice.coder", type: .a, rcode: .noError, authoritative: true, soaInAuthority: true),
-        Row(label: "myws.alice.coder is an empty non-terminal", name: "myws.alice.coder", type: .aaaa, rcode: .noError, authoritative: true, soaInAuthority: true),
-        Row(label: "the sentinel's parent is an empty non-terminal", name: "coder--connect--enabled--right--now.coder", type: .aaaa, rcode: .noError, authoritative: true, soaInAuthority: true),
-        Row(label: "a multi-agent workspace has no <ws> name", name: "dev.coder", type: .aaaa, rcode: .nameError, authoritative: true, soaInAuthority: true),
+        Row(
+            label: "myws.alice.coder is an empty non-terminal", name: "myws.alice.coder", type: .aaaa, rcode: .noError, authoritative: true,
+            soaInAuthority: true),
+        Row(
+            label: "the sentinel's parent is an empty non-terminal", name: "coder--connect--enabled--right--now.coder", type: .aaaa, rcode: .noError,
+            authoritative: true, soaInAuthority: true),
+        Row(
+            label: "a multi-agent workspace has no <ws> name", name: "dev.coder", type: .aaaa, rcode: .nameError, authoritative: true,
+            soaInAuthority: true),
         Row(label: "an unknown name is NXDOMAIN", name: "nope.coder", type: .aaaa, rcode: .nameError, authoritative: true, soaInAuthority: true),
-        Row(label: "a name below a host is NXDOMAIN", name: "x.main.myws.me.coder", type: .aaaa, rcode: .nameError, authoritative: true, soaInAuthority: true),
+        Row(
+            label: "a name below a host is NXDOMAIN", name: "x.main.myws.me.coder", type: .aaaa, rcode: .nameError, authoritative: true,
+            soaInAuthority: true),
         Row(label: "apex SOA", name: "coder", type: .soa, rcode: .noError, authoritative: true, answerTypes: [.soa]),
-        Row(label: "apex NS with glue", name: "coder", type: .ns, rcode: .noError, authoritative: true, answerTypes: [.ns], additionalTypes: [.aaaa, .opt]),
+        Row(
+            label: "apex NS with glue", name: "coder", type: .ns, rcode: .noError, authoritative: true, answerTypes: [.ns],
+            additionalTypes: [.aaaa, .opt]),
         Row(label: "apex AAAA is NODATA", name: "coder", type: .aaaa, rcode: .noError, authoritative: true, soaInAuthority: true),
-        Row(label: "ANY for a host is its AAAA RRset", name: "main.dev.me.coder", type: .any, rcode: .noError, authoritative: true, answerTypes: [.aaaa]),
+        Row(
+            label: "ANY for a host is its AAAA RRset", name: "main.dev.me.coder", type: .any, rcode: .noError, authoritative: true,
+            answerTypes: [.aaaa]),
         Row(label: "ANY at the apex is the SOA", name: "coder", type: .any, rcode: .noError, authoritative: true, answerTypes: [.soa]),
-        Row(label: "ANY for an empty non-terminal is NODATA", name: "me.coder", type: .any, rcode: .noError, authoritative: true, soaInAuthority: true),
-        Row(label: "PTR for an agent address", name: "0.1.f.0.e.0.d.0.c.0.b.0.a.0.9.0.8.0.7.0.b.2.4.a.a.7.2.6.0.6.d.f.ip6.arpa", type: .ptr, rcode: .noError, authoritative: true, answerTypes: [.ptr]),
-        Row(label: "PTR for the resolver's address", name: "3.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.b.2.4.a.a.7.2.6.0.6.d.f.ip6.arpa", type: .ptr, rcode: .noError, authoritative: true, answerTypes: [.ptr]),
-        Row(label: "PTR for an unknown address is NXDOMAIN", name: "1.1.f.0.e.0.d.0.c.0.b.0.a.0.9.0.8.0.7.0.b.2.4.a.a.7.2.6.0.6.d.f.ip6.arpa", type: .ptr, rcode: .nameError, authoritative: true, soaInAuthority: true),
-        Row(label: "a partial reverse name above an address is NODATA", name: "8.0.7.0.b.2.4.a.a.7.2.6.0.6.d.f.ip6.arpa", type: .ptr, rcode: .noError, authoritative: true, soaInAuthority: true),
-        Row(label: "a non-hex reverse label is NXDOMAIN", name: "x.b.2.4.a.a.7.2.6.0.6.d.f.ip6.arpa", type: .ptr, rcode: .nameError, authoritative: true, soaInAuthority: true),
-        Row(label: "reverse apex SOA", name: "b.2.4.a.a.7.2.6.0.6.d.f.ip6.arpa", type: .soa, rcode: .noError, authoritative: true, answerTypes: [.soa]),
-        Row(label: "A for the agent address's PTR name is NODATA", name: "0.1.f.0.e.0.d.0.c.0.b.0.a.0.9.0.8.0.7.0.b.2.4.a.a.7.2.6.0.6.d.f.ip6.arpa", type: .a, rcode: .noError, authoritative: true, soaInAuthority: true),
+        Row(
+            label: "ANY for an empty non-terminal is NODATA", name: "me.coder", type: .any, rcode: .noError, authoritative: true, soaInAuthority: true
+        ),
+        Row(
+            label: "PTR for an agent address", name: "0.1.f.0.e.0.d.0.c.0.b.0.a.0.9.0.8.0.7.0.b.2.4.a.a.7.2.6.0.6.d.f.ip6.arpa", type: .ptr,
+            rcode: .noError, authoritative: true, answerTypes: [.ptr]),
+        Row(
+            label: "PTR for the resolver's address", name: "3.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.b.2.4.a.a.7.2.6.0.6.d.f.ip6.arpa", type: .ptr,
+            rcode: .noError, authoritative: true, answerTypes: [.ptr]),
+        Row(
+            label: "PTR for an unknown address is NXDOMAIN", name: "1.1.f.0.e.0.d.0.c.0.b.0.a.0.9.0.8.0.7.0.b.2.4.a.a.7.2.6.0.6.d.f.ip6.arpa",
+            type: .ptr, rcode: .nameError, authoritative: true, soaInAuthority: true),
+        Row(
+            label: "a partial reverse name above an address is NODATA", name: "8.0.7.0.b.2.4.a.a.7.2.6.0.6.d.f.ip6.arpa", type: .ptr, rcode: .noError,
+            authoritative: true, soaInAuthority: true),
+        Row(
+            label: "a non-hex reverse label is NXDOMAIN", name: "x.b.2.4.a.a.7.2.6.0.6.d.f.ip6.arpa", type: .ptr, rcode: .nameError,
+            authoritative: true, soaInAuthority: true),
+        Row(
+            label: "reverse apex SOA", name: "b.2.4.a.a.7.2.6.0.6.d.f.ip6.arpa", type: .soa, rcode: .noError, authoritative: true, answerTypes: [.soa]
+        ),
+        Row(
+            label: "A for the agent address's PTR name is NODATA", name: "0.1.f.0.e.0.d.0.c.0.b.0.a.0.9.0.8.0.7.0.b.2.4.a.a.7.2.6.0.6.d.f.ip6.arpa",
+            type: .a, rcode: .noError, authoritative: true, soaInAuthority: true),
         Row(label: "a name outside the zones is REFUSED", name: "example.com", type: .a, rcode: .refused, authoritative: false),
         Row(label: "a name merely ending in the suffix's letters is REFUSED", name: "xcoder", type: .aaaa, rcode: .refused, authoritative: false),
         Row(label: "another ip6.arpa zone is REFUSED", name: "1.0.0.2.ip6.arpa", type: .ptr, rcode: .refused, authoritative: false),
@@ -129,10 +163,12 @@ struct BehaviourTableTests {
         #expect(nx.questions.first?.name.wire == (try DomainName("NoPe.CODER")).wire)
     }
 
-    @Test("before any data, every in-zone name is SERVFAIL", arguments: [
-        ("myws.coder", RecordType.aaaa), ("is.coder--connect--enabled--right--now.coder", .aaaa), ("coder", .soa),
-        ("nope.coder", .aaaa), ("3.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.b.2.4.a.a.7.2.6.0.6.d.f.ip6.arpa", .ptr),
-    ])
+    @Test(
+        "before any data, every in-zone name is SERVFAIL",
+        arguments: [
+            ("myws.coder", RecordType.aaaa), ("is.coder--connect--enabled--right--now.coder", .aaaa), ("coder", .soa),
+            ("nope.coder", .aaaa), ("3.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.b.2.4.a.a.7.2.6.0.6.d.f.ip6.arpa", .ptr),
+        ])
     func servfailWithoutData(name: String, type: RecordType) throws {
         let reply = try #require(TestZone.answer(TestZone.query(name, type), snapshot: TestZone.empty))
         #expect(reply.rcode == .serverFailure)
