@@ -9,6 +9,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.30.0"),
     ],
     targets: [
         // C, fenced: libevent through pkg-config, and the socket calls Glibc does not expose.
@@ -32,10 +33,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The control plane's update stream, the session state, and the cache on disk.
+        .target(
+            name: "ControlPlane",
+            dependencies: [
+                "RecordStore",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["Proto/tailnet.proto"]
+        ),
         .executableTarget(
             name: "coderdns",
             dependencies: [
-                "Responder", "RecordStore", "EventIO",
+                "Responder", "RecordStore", "EventIO", "ControlPlane",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -43,6 +54,7 @@ let package = Package(
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),
         .testTarget(name: "RecordStoreTests", dependencies: ["RecordStore", "DNSWire"]),
         .testTarget(name: "ResponderTests", dependencies: ["Responder", "RecordStore", "DNSWire"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["DNSWire"]),
+        .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane", "RecordStore"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["DNSWire", "ControlPlane"]),
     ]
 )

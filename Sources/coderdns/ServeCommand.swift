@@ -1,4 +1,5 @@
 import ArgumentParser
+import ControlPlane
 import EventIO
 import Logging
 import RecordStore
@@ -23,6 +24,23 @@ struct ServeCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Workspace state as JSON (see docs/snapshot-format.md). SIGHUP reloads it.", valueName: "file"))
     var snapshot: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "The control plane's workspace update stream: [v6-address]:port, v4-address:port or unix:/path.", valueName: "endpoint"))
+    var controlPlane: String?
+
+    @Option(help: ArgumentHelp("Directory for the state cache, loaded at start-up so names answer before the control plane does.", valueName: "dir"))
+    var stateDir: String?
+
+    @Option(help: ArgumentHelp("The workspace owner's UUID, sent in the update request.", valueName: "uuid"))
+    var ownerId: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Stop serving the last known state after this long without a control-plane connection (90s, 5m, 2h). Default: never.",
+            valueName: "duration"))
+    var maxStale: String?
 
     @Option(help: ArgumentHelp("The local user's name, for <agent>.<workspace>.<owner>.<suffix>. Default: the login user.", valueName: "name"))
     var owner: String?
@@ -49,6 +67,16 @@ struct ServeCommand: ParsableCommand {
     func validate() throws {
         guard tcpIdleTimeout > 0, tcpIdleTimeout <= 3600 else {
             throw ValidationError("--tcp-idle-timeout must be between 0 and 3600 seconds")
+        }
+        if let controlPlane {
+            do { _ = try ControlPlaneEndpoint(controlPlane) } catch { throw ValidationError("--control-plane: \(error)") }
+        }
+        if let ownerId, Identifier(string: ownerId) == nil { throw ValidationError("--owner-id: \"\(ownerId)\" is not a UUID") }
+        if let maxStale, Duration.seconds(from: maxStale) == nil {
+            throw ValidationError("--max-stale: \"\(maxStale)\" is not a duration like 90s, 5m or 2h")
+        }
+        if controlPlane == nil && (ownerId != nil || maxStale != nil) {
+            throw ValidationError("--owner-id and --max-stale need --control-plane")
         }
         if let workers, !(1...256).contains(workers) { throw ValidationError("--workers must be between 1 and 256") }
         guard maxTcpConnections > 0 else { throw ValidationError("--max-tcp-connections must be at least 1") }
@@ -81,18 +109,25 @@ struct ServeCommand: ParsableCommand {
         }
 
         let publisher = SnapshotPublisher(.empty(configuration: configuration))
-        if let snapshot {
-            do {
-                let state = try StateFile.load(path: snapshot, configuration: configuration)
-                publisher.publish(ZoneSnapshot(state: state, configuration: configuration, serial: publisher.nextSerial()))
+        let start = EventLoop.monotonicNow()
+        let (initialState, initialAge) = try startingState(configuration: configuration, logger: logger)
+        let maximumStale = maxStale.flatMap(Duration.seconds(from:))
+        if let initialState {
+            if let maximumStale, initialAge > maximumStale {
+                logger.warning(
+                    "the cached state is older than --max-stale: not serving it",
+                    metadata: ["age_seconds": "\(Int(initialAge))"])
+            } else {
+                publisher.publish(ZoneSnapshot(state: initialState, configuration: configuration, serial: publisher.nextSerial()))
                 logger.info(
-                    "loaded workspace state",
-                    metadata: ["file": "\(snapshot)", "workspaces": "\(state.workspaces.count)", "agents": "\(state.agents.count)"])
-            } catch {
-                throw fail("\(error)", status: 2)
+                    "serving the starting state",
+                    metadata: [
+                        "workspaces": "\(initialState.workspaces.count)", "agents": "\(initialState.agents.count)",
+                        "milliseconds": "\(Int((EventLoop.monotonicNow() - start) * 1000))",
+                    ])
             }
         } else {
-            logger.notice("no workspace state: in-zone queries get SERVFAIL until some arrives")
+            logger.notice("no workspace state yet: in-zone queries get SERVFAIL until some arrives")
         }
 
         EventLoop.ignoreSIGPIPE()
@@ -110,7 +145,8 @@ struct ServeCommand: ParsableCommand {
             let stopAll = { for each in loops { each.stop() } }
             try loop.onSignal(SIGINT, stopAll)
             try loop.onSignal(SIGTERM, stopAll)
-            let snapshotPath = snapshot
+            // With a control plane, the stream owns the state: SIGHUP does not reload the file.
+            let snapshotPath = controlPlane == nil ? snapshot : nil
             try loop.onSignal(SIGHUP) {
                 guard let snapshotPath else { return }
                 Self.reload(snapshotPath, configuration: configuration, publisher: publisher, logger: logger)
@@ -130,10 +166,58 @@ struct ServeCommand: ParsableCommand {
                 "listen": "\(addresses.map(\.text).joined(separator: " "))", "suffix": "\(configuration.suffix)",
                 "owner": "\(configuration.owner)", "workers": "\(workerCount)",
             ])
+        var client: ControlPlaneClient?
+        if let controlPlane, let endpoint = try? ControlPlaneEndpoint(controlPlane) {
+            var options = ControlPlaneOptions(
+                endpoint: endpoint, ownerID: ownerId.flatMap(Identifier.init(string:)), stateDirectory: stateDir,
+                maximumStale: maximumStale)
+            options.minimumBackoff = 0.05
+            client = ControlPlaneClient(
+                options: options, configuration: configuration, publisher: publisher, initialState: initialState,
+                initialAge: initialAge, logger: logger)
+            client?.start()
+        }
         loops[0].run()
         for thread in threads { thread.join() }
+        client?.stop()
         let counters = server.counters
         logger.info("stopped", metadata: ["udp": "\(counters.udp)", "tcp": "\(counters.tcp)"])
+    }
+
+    /// The state to serve before anything else arrives, and its age in seconds.
+    ///
+    /// With a control plane: the cache when it has a good copy, else `--snapshot`. Without
+    /// one: `--snapshot`, else the cache. A bad `--snapshot` file is fatal either way (exit
+    /// status 2); a bad cache is reported and ignored.
+    func startingState(configuration: ZoneConfiguration, logger: Logger) throws -> (WorkspaceState?, Double) {
+        var fileState: WorkspaceState?
+        if let snapshot {
+            do {
+                fileState = try StateFile.load(path: snapshot, configuration: configuration)
+            } catch {
+                throw fail("\(error)", status: 2)
+            }
+        }
+        if controlPlane == nil, let fileState {
+            logger.info("loaded workspace state", metadata: ["file": "\(snapshot ?? "")"])
+            return (fileState, 0)
+        }
+        if let stateDir {
+            let loaded = StateCache(directory: stateDir).load(configuration: configuration)
+            for problem in loaded.problems {
+                logger.error("ignoring a bad state cache", metadata: ["problem": "\(problem)"])
+            }
+            if let state = loaded.state {
+                let age = max(0, Double(time(nil)) - Double(loaded.savedAt ?? 0))
+                logger.info("loaded the state cache", metadata: ["file": "\(loaded.source ?? "")", "age_seconds": "\(Int(age))"])
+                return (state, age)
+            }
+        }
+        if let fileState {
+            logger.info("loaded workspace state", metadata: ["file": "\(snapshot ?? "")"])
+            return (fileState, 0)
+        }
+        return (nil, 0)
     }
 
     /// SIGHUP: re-reads the state file; a bad file is rejected whole and the old data keeps serving.

@@ -1,0 +1,259 @@
+import Glibc
+import RecordStore
+
+/// The last known workspace state on disk, so a restarted server answers at once.
+///
+/// File layout (all integers big-endian):
+/// ```
+/// magic     8 bytes  "CDNSSTAT"
+/// version   4        1
+/// length    8        payload bytes
+/// checksum  4        CRC-32 (IEEE) of the payload
+/// payload:
+///   saved-at            8   Unix seconds
+///   workspace count     4
+///     id 16, status 1, name length 1, name
+///   agent count         4
+///     id 16, workspace id 16, name length 1, name
+/// ```
+/// Writes are atomic: a temporary file is written and fsynced, the current file is kept as
+/// `state.cache.prev` (a hard link, so `state.cache` never goes missing), the temporary file
+/// is renamed over `state.cache`, and the directory is fsynced. Loading falls back to the
+/// previous copy when the current one is corrupt, truncated or of an unknown version.
+public struct StateCache: Sendable {
+    public let directory: String
+    public static let version: UInt32 = 1
+    static let magic: [UInt8] = Array("CDNSSTAT".utf8)
+    static let headerLength = 8 + 4 + 8 + 4
+
+    public var currentPath: String { directory + "/state.cache" }
+    public var previousPath: String { directory + "/state.cache.prev" }
+    var temporaryPath: String { directory + "/state.cache.tmp" }
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    public struct CacheError: Error, Equatable, CustomStringConvertible {
+        public let path: String
+        public let problem: String
+        public var description: String { "\(path): \(problem)" }
+    }
+
+    /// What loading found: the state (if any copy was good) and the problems with the copies
+    /// that were not.
+    public struct LoadResult: Sendable {
+        public var state: WorkspaceState?
+        public var source: String?
+        public var savedAt: UInt64?
+        public var problems: [CacheError]
+    }
+
+    public func load(configuration: ZoneConfiguration) -> LoadResult {
+        var result = LoadResult(state: nil, source: nil, savedAt: nil, problems: [])
+        for path in [currentPath, previousPath] {
+            let (contents, error) = Self.readFile(path)
+            guard let bytes = contents else {
+                if error != ENOENT {
+                    result.problems.append(CacheError(path: path, problem: "cannot read: \(String(cString: strerror(error)))"))
+                }
+                continue
+            }
+            do {
+                let (state, savedAt) = try Self.decode(bytes, path: path, configuration: configuration)
+                result.state = state
+                result.source = path
+                result.savedAt = savedAt
+                return result
+            } catch {
+                result.problems.append(error)
+            }
+        }
+        return result
+    }
+
+    /// Writes `state` atomically. Creates the directory if needed.
+    public func save(_ state: WorkspaceState, now: UInt64) throws(CacheError) {
+        mkdir(directory, 0o700)
+        let bytes = Self.encode(state, savedAt: now)
+        let fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw fail(temporaryPath, "cannot create") }
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                let error = fail(temporaryPath, "cannot write")
+                close(fd)
+                throw error
+            }
+            offset += written
+        }
+        guard fsync(fd) == 0 else {
+            let error = fail(temporaryPath, "fsync failed")
+            close(fd)
+            throw error
+        }
+        close(fd)
+        // Keep the current copy as the previous one; state.cache itself stays in place.
+        unlink(previousPath + ".tmp")
+        if link(currentPath, previousPath + ".tmp") == 0 {
+            rename(previousPath + ".tmp", previousPath)
+        }
+        guard rename(temporaryPath, currentPath) == 0 else { throw fail(currentPath, "cannot rename into place") }
+        let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryFD >= 0 {
+            fsync(directoryFD)
+            close(directoryFD)
+        }
+    }
+
+    private func fail(_ path: String, _ what: String) -> CacheError {
+        CacheError(path: path, problem: "\(what): \(String(cString: strerror(errno)))")
+    }
+
+    /// The file's bytes, or nil and errno.
+    static func readFile(_ path: String) -> ([UInt8]?, Int32) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return (nil, errno) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                return (nil, errno)
+            }
+            if count == 0 { break }
+            bytes.append(contentsOf: chunk[0..<count])
+        }
+        return (bytes, 0)
+    }
+
+    // MARK: - Format
+
+    public static func encode(_ state: WorkspaceState, savedAt: UInt64) -> [UInt8] {
+        var payload: [UInt8] = []
+        payload.reserveCapacity(16 + state.workspaces.count * 40 + state.agents.count * 48)
+        append(savedAt, to: &payload)
+        append(UInt32(state.workspaces.count), to: &payload)
+        for workspace in state.workspaces.values.sorted(by: { $0.id < $1.id }) {
+            payload += workspace.id.bytes
+            payload.append(UInt8(workspace.status.rawValue))
+            payload.append(UInt8(workspace.name.utf8.count))
+            payload += workspace.name.utf8
+        }
+        append(UInt32(state.agents.count), to: &payload)
+        for agent in state.agents.values.sorted(by: { $0.id < $1.id }) {
+            payload += agent.id.bytes
+            payload += agent.workspaceID.bytes
+            payload.append(UInt8(agent.name.utf8.count))
+            payload += agent.name.utf8
+        }
+        var file = magic
+        append(version, to: &file)
+        append(UInt64(payload.count), to: &file)
+        append(CRC32.checksum(payload), to: &file)
+        return file + payload
+    }
+
+    static func decode(_ bytes: [UInt8], path: String, configuration: ZoneConfiguration) throws(CacheError) -> (WorkspaceState, UInt64) {
+        func fail(_ problem: String) -> CacheError { CacheError(path: path, problem: problem) }
+        guard bytes.count >= headerLength else { throw fail("truncated: \(bytes.count) bytes, shorter than the header") }
+        guard Array(bytes[0..<8]) == magic else { throw fail("not a coderdns state cache (bad magic)") }
+        var cursor = Cursor(bytes: bytes, position: 8)
+        let version = cursor.uint32()!
+        guard version == Self.version else { throw fail("unknown format version \(version) (this build reads \(Self.version))") }
+        let length = cursor.uint64()!
+        let checksum = cursor.uint32()!
+        guard UInt64(bytes.count - headerLength) == length else {
+            throw fail("truncated or padded: payload is \(bytes.count - headerLength) bytes, header says \(length)")
+        }
+        let payload = bytes[headerLength...]
+        guard CRC32.checksum(payload) == checksum else { throw fail("checksum mismatch: the file is corrupt") }
+
+        var state = WorkspaceState()
+        guard let savedAt = cursor.uint64(), let workspaceCount = cursor.uint32() else { throw fail("payload ends early") }
+        state.workspaces.reserveCapacity(Int(workspaceCount))
+        for _ in 0..<workspaceCount {
+            guard let id = cursor.identifier(), let status = cursor.uint8(), let name = cursor.name() else {
+                throw fail("payload ends early")
+            }
+            guard DNSLabel.problem(with: name) == nil, let parsed = WorkspaceStatus(rawValue: Int(status)) else {
+                throw fail("bad workspace record for \(id)")
+            }
+            guard state.workspaces.updateValue(Workspace(id: id, name: name, status: parsed), forKey: id) == nil else {
+                throw fail("duplicate workspace \(id)")
+            }
+        }
+        guard let agentCount = cursor.uint32() else { throw fail("payload ends early") }
+        state.agents.reserveCapacity(Int(agentCount))
+        for _ in 0..<agentCount {
+            guard let id = cursor.identifier(), let workspaceID = cursor.identifier(), let name = cursor.name() else {
+                throw fail("payload ends early")
+            }
+            guard DNSLabel.problem(with: name) == nil, state.workspaces[workspaceID] != nil else {
+                throw fail("bad agent record for \(id)")
+            }
+            guard state.agents.updateValue(Agent(id: id, name: name, workspaceID: workspaceID), forKey: id) == nil else {
+                throw fail("duplicate agent \(id)")
+            }
+        }
+        guard cursor.position == bytes.count else { throw fail("bytes after the last record") }
+        return (state, savedAt)
+    }
+
+    private static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    struct Cursor {
+        let bytes: [UInt8]
+        var position: Int
+
+        mutating func uint8() -> UInt8? {
+            guard position < bytes.count else { return nil }
+            defer { position += 1 }
+            return bytes[position]
+        }
+
+        mutating func integer<T: FixedWidthInteger>(_: T.Type) -> T? {
+            let size = MemoryLayout<T>.size
+            guard bytes.count - position >= size else { return nil }
+            var value: T = 0
+            for i in 0..<size { value = value << 8 | T(bytes[position + i]) }
+            position += size
+            return value
+        }
+
+        mutating func uint32() -> UInt32? { integer(UInt32.self) }
+        mutating func uint64() -> UInt64? { integer(UInt64.self) }
+
+        mutating func identifier() -> Identifier? {
+            guard let high = uint64(), let low = uint64() else { return nil }
+            return Identifier(high: high, low: low)
+        }
+
+        mutating func name() -> String? {
+            guard let length = uint8().map(Int.init), bytes.count - position >= length else { return nil }
+            defer { position += length }
+            return String(decoding: bytes[position..<(position + length)], as: UTF8.self)
+        }
+    }
+}
+
+/// CRC-32 as in zlib and Ethernet (IEEE 802.3, reflected polynomial 0xEDB88320).
+public enum CRC32 {
+    static let table: [UInt32] = (0..<256).map { index -> UInt32 in
+        var value = UInt32(index)
+        for _ in 0..<8 { value = value & 1 == 1 ? 0xEDB8_8320 ^ (value >> 1) : value >> 1 }
+        return value
+    }
+
+    public static func checksum(_ bytes: some Sequence<UInt8>) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
+        return crc ^ 0xFFFF_FFFF
+    }
+}
