@@ -1,0 +1,322 @@
+import ControlPlane
+import DNSWire
+import Foundation
+import RecordStore
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Queries a list of names over UDP in a loop on its own thread, until stopped, and counts
+/// every answer that is not NOERROR with exactly one AAAA record.
+final class QueryLoop: Sendable {
+    let names: [String]
+    let port: UInt16
+    let answered = Atomic<Int>(0)
+    let failed = Atomic<Int>(0)
+    let failures = Mutex<[String]>([])
+    private let stopping = Atomic<Bool>(false)
+    private let done = DispatchSemaphore(value: 0)
+
+    init(names: [String], port: UInt16) {
+        self.names = names
+        self.port = port
+        Thread.detachNewThread { [self] in
+            run()
+            done.signal()
+        }
+    }
+
+    private func run() {
+        guard let socket = try? RawSocket(.udp, to: .ipv4, port: port) else {
+            record("cannot open a UDP socket")
+            return
+        }
+        var id: UInt16 = 0
+        while !stopping.load(ordering: .relaxed) {
+            for name in names {
+                id &+= 1
+                do {
+                    let reply = try socket.exchange(try DNSQuery.bytes(id: id, name: name, type: .aaaa), timeout: 1)
+                    if reply.header.id == id && reply.rcode == .noError && reply.answers.count == 1 && reply.answers[0].type == .aaaa {
+                        answered.add(1, ordering: .relaxed)
+                    } else {
+                        record("\(name): \(reply.rcode), \(reply.answers.count) answers")
+                    }
+                } catch {
+                    record("\(name): \(error)")
+                }
+            }
+        }
+    }
+
+    private func record(_ failure: String) {
+        failed.add(1, ordering: .relaxed)
+        failures.withLock { if $0.count < 10 { $0.append(failure) } }
+    }
+
+    /// Stops the loop and returns (answered, failed, first failures).
+    func stop() -> (Int, Int, [String]) {
+        stopping.store(true, ordering: .relaxed)
+        done.wait()
+        return (answered.load(ordering: .relaxed), failed.load(ordering: .relaxed), failures.withLock { $0 })
+    }
+}
+
+@Suite("The control plane, on the real binary", .serialized)
+struct ControlPlaneIntegrationTests {
+    static func reply(_ port: UInt16, _ name: String, _ type: RecordType = .aaaa) throws -> Message {
+        let socket = try RawSocket(.udp, to: .ipv4, port: port)
+        return try socket.exchange(try DNSQuery.bytes(id: 7, name: name, type: type))
+    }
+
+    /// Polls until `name` gets `rcode` (true) or `timeout` passes (false).
+    static func waitFor(_ port: UInt16, _ name: String, _ rcode: RCode, timeout: Double = 5) -> Bool {
+        let deadline = monotonicSeconds() + timeout
+        while monotonicSeconds() < deadline {
+            if let reply = try? reply(port, name), reply.rcode == rcode { return true }
+            usleep(10_000)
+        }
+        return false
+    }
+
+    static func stateDirectory() throws -> String {
+        try IntegrationEnvironment.makeTemporaryDirectory().path
+    }
+
+    /// The seed's failure (Coder PLAT-110): the connection drops and the new session never
+    /// gets a snapshot. Every name, sentinel included, must answer through the whole window.
+    @Test func namesKeepAnsweringWhenTheControlPlaneDropsAndComesBackWithoutASnapshot() throws {
+        let controlPlane = try ControlPlaneStandIn()
+        let state = TestStates.state(["alpha", "beta", "gamma"])
+        try ServerProcess.withServer(snapshot: nil, arguments: ["--control-plane", controlPlane.endpoint]) { server in
+            let first = try controlPlane.accept()
+            #expect(try Self.reply(server.port, "alpha.coder").rcode == .serverFailure, "before any data: SERVFAIL, not NXDOMAIN")
+            try first.send(WorkspaceUpdate(snapshotOf: state))
+            #expect(Self.waitFor(server.port, "alpha.coder", .noError))
+
+            let names = TestStates.names(of: state)
+            let loop = QueryLoop(names: names, port: server.port)
+            sleep(seconds: 0.3)
+            first.drop()
+            // The reconnect is accepted, and then nothing is ever sent on it.
+            let second = try controlPlane.accept()
+            sleep(seconds: 1.0)
+            second.drop()
+            // Then the control plane is gone altogether for a while.
+            controlPlane.disappear()
+            sleep(seconds: 1.0)
+            let (answered, failed, failures) = loop.stop()
+            #expect(failed == 0, "failures: \(failures)")
+            #expect(answered > names.count * 5)
+
+            // When a snapshot finally comes, it replaces the state: names it lacks disappear.
+            try controlPlane.listen()
+            let third = try controlPlane.accept(timeout: 15)
+            try third.send(WorkspaceUpdate(snapshotOf: TestStates.state(["alpha", "delta"])))
+            #expect(Self.waitFor(server.port, "delta.coder", .noError))
+            #expect(try Self.reply(server.port, "beta.coder").rcode == .nameError)
+            #expect(try Self.reply(server.port, "alpha.coder").rcode == .noError)
+        }
+    }
+
+    @Test func everyConnectionStartsWithTheRequestForTheOwner() throws {
+        let controlPlane = try ControlPlaneStandIn()
+        let owner = "0f0e0d0c-0b0a-4908-8706-050403020100"
+        try ServerProcess.withServer(snapshot: nil, arguments: ["--control-plane", controlPlane.endpoint, "--owner-id", owner]) { _ in
+            var request = WorkspaceUpdatesRequest()
+            request.workspaceOwnerID = Data(Identifier(string: owner)!.bytes)
+            let expected: [UInt8] = try request.serializedBytes()
+            let first = try controlPlane.accept()
+            #expect(first.request == expected)
+            first.drop()
+            let second = try controlPlane.accept()
+            #expect(second.request == expected)
+        }
+    }
+
+    @Test func diffsApplyAndABadMessageIsRejectedWholeWhileTheOldDataServes() throws {
+        let controlPlane = try ControlPlaneStandIn()
+        try ServerProcess.withServer(snapshot: nil, arguments: ["--control-plane", controlPlane.endpoint]) { server in
+            let connection = try controlPlane.accept()
+            try connection.send(WorkspaceUpdate(snapshotOf: TestStates.state(["alpha", "beta"])))
+            #expect(Self.waitFor(server.port, "alpha.coder", .noError))
+
+            var diff = WorkspaceUpdate()
+            let extra = TestStates.state(["gamma"], pair: false)
+            diff = WorkspaceUpdate(snapshotOf: extra)
+            var deleteBeta = Coder_Tailnet_V2_Workspace()
+            deleteBeta.id = Data(TestStates.identifier("beta", 1).bytes)
+            diff.deletedWorkspaces = [deleteBeta]
+            try connection.send(diff)
+            #expect(Self.waitFor(server.port, "gamma.coder", .noError))
+            #expect(Self.waitFor(server.port, "beta.coder", .nameError))
+
+            // An agent of an unknown workspace, together with a good workspace: all refused.
+            var bad = WorkspaceUpdate(snapshotOf: TestStates.state(["omega"], pair: false))
+            bad.upsertedAgents[0].workspaceID = Data(TestStates.identifier("nowhere", 1).bytes)
+            try connection.send(bad)
+            #expect(connection.waitForClose(timeout: 5), "a rejected message closes the connection")
+            #expect(try Self.reply(server.port, "omega.coder").rcode == .nameError)
+            #expect(try Self.reply(server.port, "gamma.coder").rcode == .noError)
+            #expect(server.waitForLogLine { $0.contains("rejected") })
+
+            // Garbage bytes on the redialed connection: rejected the same way.
+            let again = try controlPlane.accept()
+            try again.sendRaw([0x05, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])
+            #expect(again.waitForClose(timeout: 5))
+            #expect(try Self.reply(server.port, "alpha.coder").rcode == .noError)
+            // A length over the cap (1 GiB) as well.
+            let third = try controlPlane.accept()
+            try third.sendRaw([0x80, 0x80, 0x80, 0x80, 0x04])
+            #expect(third.waitForClose(timeout: 5))
+            #expect(try Self.reply(server.port, "gamma.coder").rcode == .noError)
+        }
+    }
+
+    /// kill -9 with the control plane gone, then a restart: the names come back from the
+    /// cache within a second, although no control plane ever answers again.
+    @Test func aRestartAnswersFromTheCacheWithinASecond() throws {
+        let controlPlane = try ControlPlaneStandIn()
+        let directory = try Self.stateDirectory()
+        let state = TestStates.state(["alpha", "beta"])
+        let arguments = ["--control-plane", controlPlane.endpoint, "--state-dir", directory]
+        let first = try ServerProcess.serve(snapshot: nil, arguments: arguments)
+        defer { first.stop() }
+        let connection = try controlPlane.accept()
+        try connection.send(WorkspaceUpdate(snapshotOf: state))
+        #expect(Self.waitFor(first.port, "alpha.coder", .noError))
+        // The cache is written within a few hundred milliseconds of the change.
+        let cachePath = directory + "/state.cache"
+        let deadline = monotonicSeconds() + 5
+        while !FileManager.default.fileExists(atPath: cachePath) && monotonicSeconds() < deadline { usleep(20_000) }
+        #expect(FileManager.default.fileExists(atPath: cachePath))
+        controlPlane.disappear()
+        first.send(signal: SIGKILL)
+        _ = first.waitForExit(timeout: 5)
+
+        let port = IntegrationEnvironment.nextPort()
+        let started = monotonicSeconds()
+        let second = try ServerProcess(
+            executable: IntegrationEnvironment.binary,
+            arguments: ["serve", "--owner", "alice", "--listen", "127.0.0.1:\(port)"] + arguments, port: port)
+        defer { second.stop() }
+        var firstAnswer: Double?
+        while monotonicSeconds() - started < 3 {
+            if let reply = try? Self.reply(port, "main.alpha.me.coder"), reply.rcode == .noError, reply.answers.count == 1 {
+                firstAnswer = monotonicSeconds() - started
+                break
+            }
+            usleep(5_000)
+        }
+        let elapsed = try #require(firstAnswer, "no answer from the cache; stderr:\n\(second.standardError)")
+        #expect(elapsed < 1.0, "first answer after \(elapsed) s")
+        print("restart to first answer from the cache: \(Int(elapsed * 1000)) ms")
+        for name in TestStates.names(of: state) {
+            #expect(try Self.reply(port, name).rcode == .noError, "\(name)")
+        }
+    }
+
+    /// A corrupt cache is reported and ignored: the server starts, and a name it cannot know
+    /// about gets SERVFAIL, never NXDOMAIN.
+    @Test func aCorruptCacheIsIgnoredAndNothingIsNXDOMAIN() throws {
+        let directory = try Self.stateDirectory()
+        try Data("CDNSSTAT this is not a cache".utf8).write(to: URL(fileURLWithPath: directory + "/state.cache"))
+        try Data([0, 1, 2]).write(to: URL(fileURLWithPath: directory + "/state.cache.prev"))
+        let nowhere = try IntegrationEnvironment.makeTemporaryDirectory().appendingPathComponent("nobody.sock").path
+        try ServerProcess.withServer(snapshot: nil, arguments: ["--control-plane", "unix:\(nowhere)", "--state-dir", directory]) { server in
+            for name in ["alpha.coder", "main.alpha.me.coder", "is.coder--connect--enabled--right--now.coder", "me.coder", "coder"] {
+                let reply = try Self.reply(server.port, name)
+                #expect(reply.rcode == .serverFailure, "\(name): \(reply.rcode)")
+            }
+            #expect(server.standardError.contains("ignoring a bad state cache"))
+        }
+    }
+
+    /// Snapshots swapped over and over (a diff adding or removing 300 workspaces each time)
+    /// while dnsperf, another process, queries names present in every snapshot at full speed:
+    /// not one query may fail or go missing.
+    @Test func swapsUnderFullLoadLoseNothing() throws {
+        let dnsperf = "/usr/bin/dnsperf"
+        try #require(FileManager.default.isExecutableFile(atPath: dnsperf), "dnsperf is not installed (scripts/setup installs it)")
+        let controlPlane = try ControlPlaneStandIn()
+        let stable = TestStates.state((0..<200).map { "stable\($0)" })
+        try ServerProcess.withServer(snapshot: nil, arguments: ["--control-plane", controlPlane.endpoint, "--workers", "1"]) { server in
+            let connection = try controlPlane.accept()
+            try connection.send(WorkspaceUpdate(snapshotOf: stable))
+            #expect(Self.waitFor(server.port, "stable0.coder", .noError))
+
+            let directory = try IntegrationEnvironment.makeTemporaryDirectory()
+            let queries = directory.appendingPathComponent("queries").path
+            try TestStates.names(of: stable).map { "\($0) AAAA" }.joined(separator: "\n").write(toFile: queries, atomically: true, encoding: .utf8)
+            let output = directory.appendingPathComponent("dnsperf.out").path
+            let load = try ChildProcess(
+                executable: dnsperf,
+                arguments: ["-s", "127.0.0.1", "-p", "\(server.port)", "-d", queries, "-l", "4", "-c", "4", "-q", "200", "-t", "2"],
+                standardOutput: output, standardError: output)
+
+            let churn = TestStates.state((0..<300).map { "churn\($0)" }, pair: false)
+            var swaps = 0
+            let started = monotonicSeconds()
+            while monotonicSeconds() - started < 3.5 {
+                var diff = WorkspaceUpdate()
+                if swaps % 2 == 0 {
+                    diff = WorkspaceUpdate(snapshotOf: churn)
+                } else {
+                    diff.deletedWorkspaces = WorkspaceUpdate(snapshotOf: churn).upsertedWorkspaces
+                }
+                try connection.send(diff)
+                swaps += 1
+                usleep(20_000)
+            }
+            let ending = load.waitForExit(timeout: 20)
+            #expect(ending == .exited(0))
+            let report = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+            let sent = Self.figure(report, "Queries sent:")
+            let completed = Self.figure(report, "Queries completed:")
+            let lost = Self.figure(report, "Queries lost:")
+            #expect(sent > 10_000, "\(report)")
+            #expect(lost == 0, "\(report)")
+            #expect(completed == sent, "\(report)")
+            #expect(report.contains("NOERROR \(completed) (100.00%)"), "\(report)")
+            #expect(swaps > 50)
+            // Every swap was applied: the SOA serial counts snapshots (1 + swaps).
+            let soa = try Self.reply(server.port, "coder", .soa)
+            if case .soa(let data) = soa.answers.first?.data {
+                #expect(Int(data.serial) == 1 + swaps)
+            } else {
+                Issue.record("no SOA")
+            }
+            print("swaps under load: \(swaps); dnsperf: sent \(sent), completed \(completed), lost \(lost)")
+        }
+    }
+
+    static func figure(_ report: String, _ label: String) -> Int {
+        guard let line = report.split(separator: "\n").first(where: { $0.contains(label) }) else { return -1 }
+        let number = line.split(separator: ":", maxSplits: 1).last?.split(separator: " ").first ?? ""
+        return Int(number) ?? -1
+    }
+
+    @Test func afterMaxStaleWithoutAConnectionTheStateIsNoLongerServed() throws {
+        let controlPlane = try ControlPlaneStandIn()
+        try ServerProcess.withServer(snapshot: nil, arguments: ["--control-plane", controlPlane.endpoint, "--max-stale", "1s"]) { server in
+            let connection = try controlPlane.accept()
+            try connection.send(WorkspaceUpdate(snapshotOf: TestStates.state(["alpha"])))
+            #expect(Self.waitFor(server.port, "alpha.coder", .noError))
+            // Connected but silent: still served, however long.
+            sleep(seconds: 1.5)
+            #expect(try Self.reply(server.port, "alpha.coder").rcode == .noError)
+            controlPlane.disappear()
+            connection.drop()
+            #expect(try Self.reply(server.port, "alpha.coder").rcode == .noError)
+            #expect(Self.waitFor(server.port, "alpha.coder", .serverFailure, timeout: 4))
+            // A new session's snapshot brings the names back.
+            try controlPlane.listen()
+            let again = try controlPlane.accept(timeout: 15)
+            try again.send(WorkspaceUpdate(snapshotOf: TestStates.state(["alpha"])))
+            #expect(Self.waitFor(server.port, "alpha.coder", .noError))
+        }
+    }
+}
