@@ -17,6 +17,11 @@ public struct WireWriter {
 
     public var count: Int { bytes.count }
 
+    /// The message so far, without copying it.
+    public func withUnsafeBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try bytes.withUnsafeBytes(body)
+    }
+
     /// Empties the writer, keeping its storage.
     public mutating func reset() {
         bytes.removeAll(keepingCapacity: true)

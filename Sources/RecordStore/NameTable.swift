@@ -5,55 +5,69 @@
 #endif
 
 /// An open-addressing hash table from lower-cased relative names (the labels in wire form
-/// below a zone's apex, without the apex) to entry indices.
+/// below a zone's apex, without the apex) to a 64-bit value per name, set by its builder.
 ///
-/// Keys live end to end in one byte array and slots are 32-bit indices, so a table of
-/// hundreds of thousands of names is a handful of allocations, and a lookup hashes and
-/// compares bytes straight from the packet without building a string.
+/// Laid out for the packet path, where a lookup in a table of hundreds of thousands of names
+/// costs its cache misses, not its instructions:
+/// - each slot is 64 bits: 32 bits of the key's hash (a tag) and where its record starts, so
+///   probing past other keys reads only the slot array;
+/// - a record is the key's length, the key, and its value, end to end in one byte array, so a
+///   lookup that found its slot reads one more place in memory and has its answer.
+///
+/// A lookup hashes and compares bytes straight from the packet and builds no string.
 struct NameTable: Sendable {
-    /// Keys, end to end.
-    private(set) var keyBytes: [UInt8] = []
-    private(set) var keyStarts: [UInt32] = []
-    private(set) var keyLengths: [UInt8] = []
-    /// 0: empty; otherwise entry index + 1. The count is a power of two.
-    private var slots: [UInt32]
+    /// Records, end to end: length (1 byte), key, value (8 bytes, little-endian).
+    private var records: [UInt8] = []
+    /// 0: empty; otherwise tag << 32 | (record offset + 1). The count is a power of two.
+    private var slots: [UInt64]
     private var mask: Int
+    /// Where each entry's record starts, in insertion order: only while building.
+    private var recordStarts: [UInt32] = []
+    private(set) var count = 0
 
     init(expectedCount: Int) {
         var size = 16
         while size < expectedCount * 2 { size <<= 1 }
         slots = Array(repeating: 0, count: size)
         mask = size - 1
-        keyStarts.reserveCapacity(expectedCount)
-        keyLengths.reserveCapacity(expectedCount)
     }
 
-    var count: Int { keyStarts.count }
-
-    /// FNV-1a, 64-bit: simple, and good enough for label bytes.
+    /// FNV-1a, 64-bit: simple, and good enough for label bytes. The low bits pick the slot,
+    /// the high 32 are the tag.
     @inline(__always)
-    static func hash(_ key: UnsafeRawBufferPointer) -> Int {
+    static func hash(_ key: UnsafeRawBufferPointer) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in key {
             hash ^= UInt64(byte)
             hash = hash &* 0x100_0000_01b3
         }
-        return Int(truncatingIfNeeded: hash ^ (hash >> 29))
+        return hash ^ (hash >> 29)
     }
 
-    /// The index of `key`'s entry, or nil.
-    func find(_ key: UnsafeRawBufferPointer) -> Int? {
-        var slot = Self.hash(key) & mask
+    private static let tagMask: UInt64 = 0xFFFF_FFFF_0000_0000
+
+    /// The value stored for `key`, or nil.
+    func find(_ key: UnsafeRawBufferPointer) -> UInt64? {
+        guard let start = findRecord(key, hash: Self.hash(key)) else { return nil }
+        return value(at: start)
+    }
+
+    /// Where `key`'s record starts, or nil.
+    @inline(__always)
+    private func findRecord(_ key: UnsafeRawBufferPointer, hash: UInt64) -> Int? {
+        let tag = hash & Self.tagMask
+        var slot = Int(truncatingIfNeeded: hash) & mask
         return slots.withUnsafeBufferPointer { slots in
-            keyBytes.withUnsafeBufferPointer { keyBytes in
+            records.withUnsafeBufferPointer { records in
                 while true {
                     let value = slots[slot]
                     if value == 0 { return nil }
-                    let index = Int(value) - 1
-                    let length = Int(keyLengths[index])
-                    if length == key.count {
-                        let start = Int(keyStarts[index])
-                        if memcmp(keyBytes.baseAddress! + start, key.baseAddress!, length) == 0 { return index }
+                    if value & Self.tagMask == tag {
+                        let start = Int(truncatingIfNeeded: value & 0xFFFF_FFFF) - 1
+                        let length = Int(records[start])
+                        if length == key.count, memcmp(records.baseAddress! + start + 1, key.baseAddress!, length) == 0 {
+                            return start
+                        }
                     }
                     slot = (slot + 1) & mask
                 }
@@ -61,39 +75,59 @@ struct NameTable: Sendable {
         }
     }
 
-    /// Adds `key` unless present; returns its entry index and whether it was added.
+    @inline(__always)
+    private func value(at start: Int) -> UInt64 {
+        records.withUnsafeBytes { records in
+            UInt64(littleEndian: records.loadUnaligned(fromByteOffset: start + 1 + Int(records[start]), as: UInt64.self))
+        }
+    }
+
+    /// Adds `key` unless present; returns its entry index (insertion order) and whether it was
+    /// added. Call ``setValue(_:forEntry:)`` only once every key is in.
     mutating func insert(_ key: UnsafeRawBufferPointer) -> (index: Int, inserted: Bool) {
-        if let index = find(key) { return (index, false) }
+        let hash = Self.hash(key)
+        // Until the values are set, a record's value is its entry index.
+        if let start = findRecord(key, hash: hash) { return (Int(value(at: start)), false) }
         if (count + 1) * 2 > slots.count { grow() }
         let index = count
-        keyStarts.append(UInt32(keyBytes.count))
-        keyLengths.append(UInt8(key.count))
-        keyBytes.append(contentsOf: key)
-        place(index, hash: Self.hash(key))
+        let start = records.count
+        precondition(start < Int(UInt32.max) - 1, "name table over 4 GiB")
+        recordStarts.append(UInt32(start))
+        records.append(UInt8(key.count))
+        records.append(contentsOf: key)
+        for byte in 0..<8 { records.append(UInt8(truncatingIfNeeded: UInt64(index) >> (8 * byte))) }
+        place(start, hash: hash)
+        count += 1
         return (index, true)
     }
 
-    private mutating func place(_ index: Int, hash: Int) {
-        var slot = hash & mask
+    /// Sets entry `index`'s value.
+    mutating func setValue(_ value: UInt64, forEntry index: Int) {
+        let start = Int(recordStarts[index])
+        let offset = start + 1 + Int(records[start])
+        for byte in 0..<8 { records[offset + byte] = UInt8(truncatingIfNeeded: value >> (8 * byte)) }
+    }
+
+    private mutating func place(_ start: Int, hash: UInt64) {
+        var slot = Int(truncatingIfNeeded: hash) & mask
         while slots[slot] != 0 { slot = (slot + 1) & mask }
-        slots[slot] = UInt32(index + 1)
+        slots[slot] = hash & Self.tagMask | UInt64(start + 1)
     }
 
     private mutating func grow() {
         slots = Array(repeating: 0, count: slots.count * 2)
         mask = slots.count - 1
-        for index in 0..<count {
-            let start = Int(keyStarts[index])
-            let length = Int(keyLengths[index])
-            let hash = keyBytes.withUnsafeBytes { Self.hash(UnsafeRawBufferPointer(rebasing: $0[start..<start + length])) }
-            place(index, hash: hash)
+        for start in recordStarts {
+            let start = Int(start)
+            let length = Int(records[start])
+            let hash = records.withUnsafeBytes { Self.hash(UnsafeRawBufferPointer(rebasing: $0[(start + 1)..<(start + 1 + length)])) }
+            place(start, hash: hash)
         }
     }
 
-    /// Drops spare capacity once building is done.
+    /// Drops spare capacity and the building-only index once building is done.
     mutating func compact() {
-        keyBytes = Array(keyBytes)
-        keyStarts = Array(keyStarts)
-        keyLengths = Array(keyLengths)
+        records = Array(records)
+        recordStarts = []
     }
 }

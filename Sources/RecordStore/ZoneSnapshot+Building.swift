@@ -168,7 +168,6 @@ extension ZoneSnapshot {
                 targetStarts.append(UInt32(targetBytes.count))
                 targetBytes.append(contentsOf: entry.target)
             }
-            names.compact()
             return (
                 names, answerStarts, answerCounts, answerRecords, sorted.map(\.address), targetStarts, targetBytes
             )

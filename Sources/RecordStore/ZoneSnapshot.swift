@@ -17,12 +17,10 @@ public final class ZoneSnapshot: Sendable {
     public let forwardApex: [UInt8]
     public let reverseApex: [UInt8]
 
-    /// Forward names (relative, lower-cased) -> entry index.
+    /// Forward names (relative, lower-cased) -> where the name's AAAA records start in
+    /// ``answerRecords`` (low 32 bits) and how many (high 32 bits; 0: the name has names below
+    /// it but no records of its own). Kept in the table, so a lookup reads no other array.
     let names: NameTable
-    /// Per entry: where its AAAA records start in ``answerRecords`` and how many (0: the name
-    /// has names below it but no records of its own).
-    let answerStarts: [UInt32]
-    let answerCounts: [UInt16]
     /// AAAA resource records, `answerRecordLength` bytes each.
     public let answerRecords: [UInt8]
 
@@ -47,9 +45,12 @@ public final class ZoneSnapshot: Sendable {
         self.serial = serial
         self.forwardApex = configuration.suffix.wire
         self.reverseApex = ZoneConfiguration.reverseApex.wire
+        var names = names
+        for (index, (start, count)) in zip(answerStarts, answerCounts).enumerated() {
+            names.setValue(UInt64(count) << 32 | UInt64(start), forEntry: index)
+        }
+        names.compact()
         self.names = names
-        self.answerStarts = answerStarts
-        self.answerCounts = answerCounts
         self.answerRecords = answerRecords
         self.reverseAddresses = reverseAddresses
         self.reverseTargetStarts = reverseTargetStarts
@@ -79,9 +80,9 @@ public final class ZoneSnapshot: Sendable {
     /// without the final zero (empty for the apex).
     public func lookupForward(relativeName key: UnsafeRawBufferPointer) -> ForwardResult {
         if key.isEmpty { return .apex }
-        guard let index = names.find(key) else { return .absent }
-        let count = Int(answerCounts[index])
-        return count == 0 ? .emptyNonTerminal : .host(start: Int(answerStarts[index]), count: count)
+        guard let value = names.find(key) else { return .absent }
+        let count = Int(truncatingIfNeeded: value >> 32)
+        return count == 0 ? .emptyNonTerminal : .host(start: Int(truncatingIfNeeded: value & 0xFFFF_FFFF), count: count)
     }
 
     public enum ReverseResult: Equatable, Sendable {

@@ -74,10 +74,7 @@ final class UDPResponder: DatagramHandler {
 
     func handle(_ request: UnsafeRawBufferPointer, reply: UnsafeMutableRawBufferPointer) -> Int {
         guard let snapshot, processor.process(request, snapshot: snapshot, transport: .udp) else { return 0 }
-        let bytes = processor.reply
-        guard bytes.count <= reply.count else { return 0 }
-        bytes.withUnsafeBytes { reply.copyMemory(from: $0) }
-        return bytes.count
+        return processor.copyReply(into: reply)
     }
 
     func endBatch() { snapshot = nil }

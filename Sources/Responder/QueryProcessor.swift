@@ -21,6 +21,16 @@ public final class QueryProcessor {
 
     /// The reply's bytes after ``process(_:snapshot:transport:)`` returned true.
     public var reply: [UInt8] { writer.bytes }
+
+    /// Copies the reply into `buffer` (the transport's send buffer) and returns its length,
+    /// or 0 when it does not fit. Unlike ``reply`` it hands out no array.
+    public func copyReply(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        writer.withUnsafeBytes { bytes in
+            guard bytes.count <= buffer.count else { return 0 }
+            buffer.copyMemory(from: bytes)
+            return bytes.count
+        }
+    }
     public private(set) var counters = QueryCounters()
 
     private var writer: WireWriter
