@@ -253,6 +253,9 @@ public final class ControlPlaneClient: Sendable {
             let snapshot = ZoneSnapshot(state: next, configuration: client.configuration, serial: client.publisher.nextSerial())
             client.publisher.publish(snapshot)
             state = next
+            // A big snapshot leaves megabytes of freed decoding buffers in this thread's malloc
+            // arena; give them back rather than carry them as resident memory.
+            if bytes.count > 1 << 20 { MemoryTrim.release() }
             staleDropped = false
             dirty = true
             client.statistics.messagesApplied.add(1, ordering: .relaxed)
@@ -347,4 +350,16 @@ public final class ControlPlaneClient: Sendable {
             return fd
         }
     }
+}
+
+/// glibc's `malloc_trim`, which Swift's Glibc module does not declare: looked up once.
+enum MemoryTrim {
+    private typealias Function = @convention(c) (Int) -> Int32
+    nonisolated(unsafe) private static let function: Function? = {
+        // RTLD_DEFAULT is the null handle on glibc.
+        guard let symbol = dlsym(nil, "malloc_trim") else { return nil }
+        return unsafeBitCast(symbol, to: Function.self)
+    }()
+
+    static func release() { _ = function?(0) }
 }

@@ -218,17 +218,17 @@ public struct StateCache: Sendable {
             return bytes[position]
         }
 
-        mutating func integer<T: FixedWidthInteger>(_: T.Type) -> T? {
-            let size = MemoryLayout<T>.size
-            guard bytes.count - position >= size else { return nil }
-            var value: T = 0
-            for i in 0..<size { value = value << 8 | T(bytes[position + i]) }
-            position += size
-            return value
+        mutating func uint32() -> UInt32? {
+            guard bytes.count - position >= 4 else { return nil }
+            defer { position += 4 }
+            return bytes.withUnsafeBytes { UInt32(bigEndian: $0.loadUnaligned(fromByteOffset: position, as: UInt32.self)) }
         }
 
-        mutating func uint32() -> UInt32? { integer(UInt32.self) }
-        mutating func uint64() -> UInt64? { integer(UInt64.self) }
+        mutating func uint64() -> UInt64? {
+            guard bytes.count - position >= 8 else { return nil }
+            defer { position += 8 }
+            return bytes.withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: position, as: UInt64.self)) }
+        }
 
         mutating func identifier() -> Identifier? {
             guard let high = uint64(), let low = uint64() else { return nil }
@@ -238,7 +238,7 @@ public struct StateCache: Sendable {
         mutating func name() -> String? {
             guard let length = uint8().map(Int.init), bytes.count - position >= length else { return nil }
             defer { position += length }
-            return String(decoding: bytes[position..<(position + length)], as: UTF8.self)
+            return bytes.withUnsafeBytes { String(decoding: $0[position..<(position + length)], as: UTF8.self) }
         }
     }
 }

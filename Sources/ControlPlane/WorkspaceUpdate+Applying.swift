@@ -67,7 +67,9 @@ extension WorkspaceState {
     }
 
     private static func identifier(_ bytes: Data, field: String) throws(UpdateError) -> Identifier {
-        guard let id = Identifier(bytes: bytes) else { throw .badIdentifier(field: field, length: bytes.count) }
+        guard let id = bytes.withUnsafeBytes({ Identifier(raw: $0) }) else {
+            throw .badIdentifier(field: field, length: bytes.count)
+        }
         return id
     }
 
