@@ -78,7 +78,7 @@ struct DoctorCommand: ParsableCommand {
         let name = (try? DomainName(sentinelName)) ?? .root
         var sentinelOK = false
         var udpAnswered = false
-        for (index, transport) in [DoctorProbe.Transport.udp, .tcp].enumerated() {
+        for transport in [DoctorProbe.Transport.udp, .tcp] {
             let query = DoctorProbe.query(id: UInt16.random(in: 1...0xFFFF), name: name, type: .aaaa)
             switch DoctorProbe.send(query, to: address, over: transport, timeout: timeout) {
             case .failed(let reason):
@@ -100,8 +100,9 @@ struct DoctorCommand: ParsableCommand {
                         report.ok("EDNS: the reply carries an OPT record (systemd-resolved keeps using EDNS)")
                     }
                 }
-                if index == 0 || !sentinelOK {
-                    sentinelOK = checkSentinel(reply, address: address, report: &report, quiet: index > 0)
+                // The sentinel is judged once, from the first transport that answered.
+                if transport == .udp || !udpAnswered {
+                    sentinelOK = checkSentinel(reply, address: address, report: &report)
                 }
             }
         }
@@ -109,14 +110,13 @@ struct DoctorCommand: ParsableCommand {
     }
 
     /// The sentinel must resolve to an address inside `fd60:627a:a42b::/48`.
-    private func checkSentinel(_ reply: Message, address: SocketAddress, report: inout DoctorReport, quiet: Bool) -> Bool {
+    private func checkSentinel(_ reply: Message, address: SocketAddress, report: inout DoctorReport) -> Bool {
         let rcode = reply.rcode
         let addresses = reply.answers.compactMap { record -> [UInt8]? in
             if case .aaaa(let bytes) = record.data { return bytes }
             return nil
         }
         guard rcode == .noError, !addresses.isEmpty else {
-            if quiet { return false }
             switch rcode {
             case .serverFailure:
                 report.problem(
@@ -143,7 +143,7 @@ struct DoctorCommand: ParsableCommand {
                 fix: "another server answers for .\(suffix) at \(address.text); stop it and run coderdns there")
             return false
         }
-        if !quiet { report.ok("sentinel: \(sentinelName) -> \(texts), inside fd60:627a:a42b::/48") }
+        report.ok("sentinel: \(sentinelName) -> \(texts), inside fd60:627a:a42b::/48")
         return true
     }
 

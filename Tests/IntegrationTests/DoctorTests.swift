@@ -1,3 +1,4 @@
+import DNSWire
 import Testing
 
 /// `coderdns doctor` against a real coderdns on a loopback port, and against nothing.
@@ -84,5 +85,30 @@ struct DoctorTests {
         let lines = output.standardError.split(separator: "\n")
         #expect(lines.count == 1 && lines[0].hasPrefix("coderdns: ") && lines[0].contains(mention), "\(output.summary)")
         #expect(output.standardOutput.isEmpty, "\(output.summary)")
+    }
+}
+
+/// `coderdns doctor` against a server that is not coderdns: UDP only, no OPT in its replies,
+/// and a sentinel address outside Coder's prefix.
+@Suite("coderdns doctor against another server")
+struct DoctorForeignServerTests {
+    @Test func aServerWithoutEDNSAndASentinelOutsideThePrefixAndNoTCPFailsThreeChecks() throws {
+        let fake = try DoctorFakeServer { query in
+            var reply = Message(header: Header(id: query.header.id, flags: Header.Bit.response), questions: query.questions)
+            if let question = query.questions.first {
+                reply.answers = [ResourceRecord(name: question.name, type: .aaaa, ttl: 60, data: .aaaa(ipv6("2001:db8::53")))]
+            }
+            return reply
+        }
+        defer { fake.stop() }
+        let output = try DoctorTests.doctor(["--server", "127.0.0.1:\(fake.port)"])
+        #expect(output.status == 1, "\(output.summary)")
+        #expect(DoctorTests.lines(output, tagged: "ok").contains { $0.contains("UDP:") && $0.contains("NOERROR") }, "\(output.summary)")
+        let failures = DoctorTests.lines(output, tagged: "FAIL")
+        #expect(failures.count == 3, "\(output.summary)")
+        #expect(failures.contains { $0.contains("EDNS:") && $0.contains("no OPT record") }, "\(output.summary)")
+        #expect(failures.contains { $0.contains("sentinel:") && $0.contains("2001:db8::53, outside fd60:627a:a42b::/48") }, "\(output.summary)")
+        #expect(failures.contains { $0.contains("TCP:") }, "\(output.summary)")
+        #expect(output.standardOutput.contains("fix: UDP works but TCP does not"), "\(output.summary)")
     }
 }
