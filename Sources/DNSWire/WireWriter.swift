@@ -36,16 +36,14 @@ public struct WireWriter {
 
     public mutating func writeUInt8(_ value: UInt8) { bytes.append(value) }
 
+    // One append of the big-endian bytes rather than one per byte: each append checks the
+    // storage's uniqueness and capacity, which shows on the packet path.
     public mutating func writeUInt16(_ value: UInt16) {
-        bytes.append(UInt8(truncatingIfNeeded: value >> 8))
-        bytes.append(UInt8(truncatingIfNeeded: value))
+        Swift.withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
     public mutating func writeUInt32(_ value: UInt32) {
-        bytes.append(UInt8(truncatingIfNeeded: value >> 24))
-        bytes.append(UInt8(truncatingIfNeeded: value >> 16))
-        bytes.append(UInt8(truncatingIfNeeded: value >> 8))
-        bytes.append(UInt8(truncatingIfNeeded: value))
+        Swift.withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
     public mutating func writeBytes(_ source: some Sequence<UInt8>) { bytes.append(contentsOf: source) }

@@ -16,6 +16,10 @@ public final class ZoneSnapshot: Sendable {
     /// The forward apex in lower-cased wire form.
     public let forwardApex: [UInt8]
     public let reverseApex: [UInt8]
+    /// The configuration's SOA MNAME / NS target (the sentinel) and SOA RNAME, computed once:
+    /// ``ZoneConfiguration`` builds them on every access, and negative answers need them.
+    public let nameServer: DomainName
+    public let mailbox: DomainName
 
     /// Forward names (relative, lower-cased) -> where the name's AAAA records start in
     /// ``answerRecords`` (low 32 bits) and how many (high 32 bits; 0: the name has names below
@@ -45,6 +49,8 @@ public final class ZoneSnapshot: Sendable {
         self.serial = serial
         self.forwardApex = configuration.suffix.wire
         self.reverseApex = ZoneConfiguration.reverseApex.wire
+        self.nameServer = configuration.nameServer
+        self.mailbox = configuration.mailbox
         var names = names
         for (index, (start, count)) in zip(answerStarts, answerCounts).enumerated() {
             names.setValue(UInt64(count) << 32 | UInt64(start), forEntry: index)

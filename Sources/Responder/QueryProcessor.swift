@@ -381,15 +381,14 @@ public final class QueryProcessor {
     }
 
     private func writeSOA(_ snapshot: ZoneSnapshot, apex: DomainName, at apexOffset: Int) {
-        let configuration = snapshot.configuration
         writer.writePointer(to: apexOffset)
         writer.writeUInt16(RecordType.soa.rawValue)
         writer.writeUInt16(DNSClass.internet.rawValue)
         writer.writeUInt32(ZoneConfiguration.negativeTTL)
         let lengthOffset = writer.count
         writer.writeUInt16(0)
-        writer.writeName(configuration.nameServer)
-        writer.writeName(configuration.mailbox)
+        writer.writeName(snapshot.nameServer)
+        writer.writeName(snapshot.mailbox)
         writer.writeUInt32(snapshot.serial)
         writer.writeUInt32(ZoneConfiguration.refresh)
         writer.writeUInt32(ZoneConfiguration.retry)
@@ -405,12 +404,12 @@ public final class QueryProcessor {
         writer.writeUInt32(ZoneConfiguration.recordTTL)
         let lengthOffset = writer.count
         writer.writeUInt16(0)
-        writer.writeName(snapshot.configuration.nameServer)
+        writer.writeName(snapshot.nameServer)
         writer.patchUInt16(UInt16(writer.count - lengthOffset - 2), at: lengthOffset)
     }
 
     private func writeGlue(_ snapshot: ZoneSnapshot) {
-        writer.writeName(snapshot.configuration.nameServer)
+        writer.writeName(snapshot.nameServer)
         writer.writeUInt16(RecordType.aaaa.rawValue)
         writer.writeUInt16(DNSClass.internet.rawValue)
         writer.writeUInt32(ZoneConfiguration.recordTTL)
