@@ -37,86 +37,156 @@ public enum StateFile {
     }
 
     public static func parse(_ data: Data, source: String, configuration: ZoneConfiguration) throws(StateFileError) -> WorkspaceState {
+        do {
+            return try parse(JSONCursor([UInt8](data)), source: source, configuration: configuration)
+        } catch let error as StateFileError {
+            throw error
+        } catch let error as JSONCursor.SyntaxError {
+            throw StateFileError(source: source, location: "", problem: "not valid JSON: \(error.description)")
+        } catch {
+            throw StateFileError(source: source, location: "", problem: "\(error)")
+        }
+    }
+
+    /// Reads the document with a pull cursor: nothing but the resulting state is built, so a
+    /// 100,000-workspace file costs little more memory than its state.
+    private static func parse(_ start: JSONCursor, source: String, configuration: ZoneConfiguration) throws -> WorkspaceState {
         func fail(_ location: String, _ problem: String) -> StateFileError {
             StateFileError(source: source, location: location, problem: problem)
         }
-        let root: Any
-        do {
-            root = try JSONSerialization.jsonObject(with: data, options: [])
-        } catch {
-            let detail = (error as NSError).userInfo["NSDebugDescription"] as? String ?? "\(error)"
-            throw fail("", "not valid JSON: \(detail)")
-        }
-        guard let object = root as? [String: Any] else { throw fail("", "the top level is not a JSON object") }
-        guard let list = object["workspaces"] else { throw fail("", "no \"workspaces\" key") }
-        guard let workspaces = list as? [Any] else { throw fail("workspaces", "not an array") }
-
+        var cursor = start
         var state = WorkspaceState()
         var workspaceLocations: [Identifier: String] = [:]
         var agentLocations: [Identifier: String] = [:]
-        for (workspaceIndex, item) in workspaces.enumerated() {
-            let here = "workspaces[\(workspaceIndex)]"
-            guard let fields = item as? [String: Any] else { throw fail(here, "not an object") }
-            let id = try identifier(fields["id"], at: here + ".id", fail)
-            if let first = workspaceLocations[id] {
-                throw fail(here + ".id", "duplicate workspace id \(id) (also at \(first))")
+        var sawWorkspaces = false
+        guard try cursor.kind() == .object else {
+            _ = try cursor.skipValue()
+            try cursor.finish()
+            throw fail("", "the top level is not a JSON object")
+        }
+        try cursor.readObject { key, cursor in
+            guard key == "workspaces" else {
+                try cursor.skipValue()
+                return
             }
-            workspaceLocations[id] = here + ".id"
-            let name = try label(fields["name"], at: here + ".name", fail)
-            var status = WorkspaceStatus.unknown
-            if let value = fields["status"] {
-                guard let text = value as? String, let parsed = WorkspaceStatus(name: text) else {
-                    throw fail(here + ".status", "\(describe(value)) is not a workspace status (RUNNING, STOPPED, ...)")
-                }
-                status = parsed
+            sawWorkspaces = true
+            guard try cursor.kind() == .array else {
+                try cursor.skipValue()
+                throw fail("workspaces", "not an array")
             }
-            state.workspaces[id] = Workspace(id: id, name: name, status: status)
-
-            let agentList = fields["agents"] ?? [Any]()
-            guard let agents = agentList as? [Any] else { throw fail(here + ".agents", "not an array") }
-            for (agentIndex, agentItem) in agents.enumerated() {
-                let there = "\(here).agents[\(agentIndex)]"
-                guard let agentFields = agentItem as? [String: Any] else { throw fail(there, "not an object") }
-                let agentID = try identifier(agentFields["id"], at: there + ".id", fail)
-                if let first = agentLocations[agentID] {
-                    throw fail(there + ".id", "duplicate agent id \(agentID) (also at \(first))")
+            try cursor.readArray { workspaceIndex, cursor in
+                let here = "workspaces[\(workspaceIndex)]"
+                guard try cursor.kind() == .object else {
+                    try cursor.skipValue()
+                    throw fail(here, "not an object")
                 }
-                agentLocations[agentID] = there + ".id"
-                let agentName = try label(agentFields["name"], at: there + ".name", fail)
-                let longest = [agentName, name, configuration.owner].reduce(0) { $0 + 1 + $1.utf8.count }
-                if longest + configuration.suffix.wire.count > DomainName.maximumWireLength {
-                    throw fail(there + ".name", "\(agentName).\(name).\(configuration.owner).\(configuration.suffix) is longer than 255 bytes")
+                var idValue: Field?
+                var nameValue: Field?
+                var statusValue: Field?
+                var agents: [(id: Field?, name: Field?, location: String)] = []
+                try cursor.readObject { key, cursor in
+                    switch key {
+                    case "id": idValue = try Field(&cursor)
+                    case "name": nameValue = try Field(&cursor)
+                    case "status": statusValue = try Field(&cursor)
+                    case "agents":
+                        guard try cursor.kind() == .array else {
+                            try cursor.skipValue()
+                            throw fail(here + ".agents", "not an array")
+                        }
+                        agents = []
+                        try cursor.readArray { agentIndex, cursor in
+                            let there = "\(here).agents[\(agentIndex)]"
+                            guard try cursor.kind() == .object else {
+                                try cursor.skipValue()
+                                throw fail(there, "not an object")
+                            }
+                            var agentID: Field?
+                            var agentName: Field?
+                            try cursor.readObject { key, cursor in
+                                switch key {
+                                case "id": agentID = try Field(&cursor)
+                                case "name": agentName = try Field(&cursor)
+                                default: try cursor.skipValue()
+                                }
+                            }
+                            agents.append((agentID, agentName, there))
+                        }
+                    default:
+                        try cursor.skipValue()
+                    }
                 }
-                state.agents[agentID] = Agent(id: agentID, name: agentName, workspaceID: id)
+                let id = try identifier(idValue, at: here + ".id", fail)
+                if let first = workspaceLocations[id] {
+                    throw fail(here + ".id", "duplicate workspace id \(id) (also at \(first))")
+                }
+                workspaceLocations[id] = here + ".id"
+                let name = try label(nameValue, at: here + ".name", fail)
+                var status = WorkspaceStatus.unknown
+                if let statusValue {
+                    guard let text = statusValue.string, let parsed = WorkspaceStatus(name: text) else {
+                        throw fail(here + ".status", "\(statusValue.text) is not a workspace status (RUNNING, STOPPED, ...)")
+                    }
+                    status = parsed
+                }
+                state.workspaces[id] = Workspace(id: id, name: name, status: status)
+                for agent in agents {
+                    let agentID = try identifier(agent.id, at: agent.location + ".id", fail)
+                    if let first = agentLocations[agentID] {
+                        throw fail(agent.location + ".id", "duplicate agent id \(agentID) (also at \(first))")
+                    }
+                    agentLocations[agentID] = agent.location + ".id"
+                    let agentName = try label(agent.name, at: agent.location + ".name", fail)
+                    let longest = [agentName, name, configuration.owner].reduce(0) { $0 + 1 + $1.utf8.count }
+                    if longest + configuration.suffix.wire.count > DomainName.maximumWireLength {
+                        throw fail(
+                            agent.location + ".name",
+                            "\(agentName).\(name).\(configuration.owner).\(configuration.suffix) is longer than 255 bytes")
+                    }
+                    state.agents[agentID] = Agent(id: agentID, name: agentName, workspaceID: id)
+                }
             }
         }
+        try cursor.finish()
+        guard sawWorkspaces else { throw fail("", "no \"workspaces\" key") }
         return state
     }
 
+    /// A scalar value as read: its string if it is one, and its JSON text for messages.
+    struct Field {
+        let string: String?
+        let text: String
+
+        init(_ cursor: inout JSONCursor) throws {
+            if try cursor.kind() == .string {
+                let value = try cursor.readString()
+                string = value
+                text = "\"\(value)\""
+            } else {
+                string = nil
+                text = try cursor.skipValue()
+            }
+        }
+    }
+
     private static func identifier(
-        _ value: Any?, at location: String, _ fail: (String, String) -> StateFileError
+        _ value: Field?, at location: String, _ fail: (String, String) -> StateFileError
     ) throws(StateFileError) -> Identifier {
         guard let value else { throw fail(location, "missing") }
-        guard let text = value as? String, let id = Identifier(string: text) else {
-            throw fail(location, "\(describe(value)) is not a UUID")
+        guard let text = value.string, let id = Identifier(string: text) else {
+            throw fail(location, "\(value.text) is not a UUID")
         }
         return id
     }
 
     private static func label(
-        _ value: Any?, at location: String, _ fail: (String, String) -> StateFileError
+        _ value: Field?, at location: String, _ fail: (String, String) -> StateFileError
     ) throws(StateFileError) -> String {
         guard let value else { throw fail(location, "missing") }
-        guard let text = value as? String else { throw fail(location, "\(describe(value)) is not a string") }
+        guard let text = value.string else { throw fail(location, "\(value.text) is not a string") }
         if let reason = DNSLabel.problem(with: text) {
-            throw fail(location, "\(describe(text)) is not a valid DNS label: it \(reason)")
+            throw fail(location, "\(value.text) is not a valid DNS label: it \(reason)")
         }
         return text.lowercased()
-    }
-
-    private static func describe(_ value: Any) -> String {
-        if let text = value as? String { return "\"\(text)\"" }
-        if value is NSNull { return "null" }
-        return "\(value)"
     }
 }

@@ -86,6 +86,38 @@ struct StateFileTests {
         }
     }
 
+    @Test func syntaxErrorsNameTheLineAndColumn() {
+        do {
+            _ = try Self.parse("{\"workspaces\": [\n  {\"id\": \"x\",,}\n]}")
+            Issue.record("accepted")
+        } catch {
+            #expect(error.description == "state.json: not valid JSON: unexpected character ',' at line 2, column 14")
+        }
+        #expect(throws: StateFileError.self) { try Self.parse("{\"workspaces\": []} x") }
+        #expect(throws: StateFileError.self) { try Self.parse("{\"workspaces\": [\"unterminated]}") }
+    }
+
+    @Test func escapesUnknownKeysAndNestedValuesAreHandled() throws {
+        let text = #"""
+            {"version": {"nested": [1, 2.5e3, true, null, {"x": "y"}]}, "workspaces": [
+              {"id": "3f1d9a2e-7b4c-4e8a-9f10-112233445566", "name": "myws", "extra": [[]],
+               "agents": [{"id": "a1b2c3d4-e5f6-4711-8899-aabbccddeeff", "name": "main", "os": "linux"}]}
+            ]}
+            """#
+        let state = try Self.parse(text)
+        #expect(state.workspaces.values.first?.name == "myws")
+        #expect(state.agents.values.first?.name == "main")
+    }
+
+    @Test func nonStringValuesAreNamedInTheError() {
+        do {
+            _ = try Self.parse(#"{"workspaces":[{"id":12,"name":"a"}]}"#)
+            Issue.record("accepted")
+        } catch {
+            #expect(error.description == "state.json: workspaces[0].id: 12 is not a UUID")
+        }
+    }
+
     @Test func aMissingFileIsReported() {
         #expect(throws: StateFileError.self) {
             try StateFile.load(path: "/nonexistent/state.json", configuration: Self.configuration)
