@@ -236,6 +236,13 @@ struct DoctorCommand: ParsableCommand {
             let line = query.text.split(separator: "\n").first.map(String.init) ?? ""
             if query.status == 0, let link = line.split(separator: " -- link: ").dropFirst().first {
                 report.ok("systemd-resolved: resolvectl query \(sentinelName) answered via link \(link)")
+                if !routed {
+                    let servers = DoctorSystemResolver.resolvConfNameServers()
+                    report.problem(
+                        "systemd-resolved answers, but programs do not ask it: /etc/resolv.conf names \(servers.isEmpty ? "no name server" : servers.joined(separator: " "))",
+                        fix: "ln -sf /run/systemd/resolve/stub-resolv.conf /etc/resolv.conf (nameserver 127.0.0.53), "
+                            + "or put `resolve` before `dns` on the hosts line of /etc/nsswitch.conf")
+                }
             } else {
                 report.info("systemd-resolved: resolvectl query \(sentinelName): \(line.isEmpty ? "exit status \(query.status)" : line)")
             }
