@@ -138,14 +138,14 @@ public struct StateCache: Sendable {
         payload.reserveCapacity(16 + state.workspaces.count * 40 + state.agents.count * 48)
         append(savedAt, to: &payload)
         append(UInt32(state.workspaces.count), to: &payload)
-        for workspace in state.workspaces.values.sorted(by: { $0.id < $1.id }) {
+        for workspace in state.workspaces.values {
             payload += workspace.id.bytes
             payload.append(UInt8(workspace.status.rawValue))
             payload.append(UInt8(workspace.name.utf8.count))
             payload += workspace.name.utf8
         }
         append(UInt32(state.agents.count), to: &payload)
-        for agent in state.agents.values.sorted(by: { $0.id < $1.id }) {
+        for agent in state.agents.values {
             payload += agent.id.bytes
             payload += agent.workspaceID.bytes
             payload.append(UInt8(agent.name.utf8.count))

@@ -30,6 +30,8 @@ extension WorkspaceState {
     /// DNS label (or would make a name over 255 bytes), or an agent of an unknown workspace.
     public func applying(_ update: WorkspaceUpdate, configuration: ZoneConfiguration) throws(UpdateError) -> WorkspaceState {
         var state = self
+        state.workspaces.reserveCapacity(state.workspaces.count + update.upsertedWorkspaces.count)
+        state.agents.reserveCapacity(state.agents.count + update.upsertedAgents.count)
         for (index, workspace) in update.upsertedWorkspaces.enumerated() {
             let field = "upserted_workspaces[\(index)]"
             let id = try Self.identifier(workspace.id, field: field + ".id")
