@@ -46,7 +46,7 @@ let package = Package(
         .executableTarget(
             name: "coderdns",
             dependencies: [
-                "Responder", "RecordStore", "EventIO", "ControlPlane",
+                "Responder", "RecordStore", "EventIO", "ControlPlane", "DNSWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -355,7 +355,7 @@ public final class ControlPlaneClient: Sendable {
 /// glibc's `malloc_trim`, which Swift's Glibc module does not declare: looked up once.
 enum MemoryTrim {
     private typealias Function = @convention(c) (Int) -> Int32
-    nonisolated(unsafe) private static let function: Function? = {
+    private static let function: Function? = {
         // RTLD_DEFAULT is the null handle on glibc.
         guard let symbol = dlsym(nil, "malloc_trim") else { return nil }
         return unsafeBitCast(symbol, to: Function.self)
