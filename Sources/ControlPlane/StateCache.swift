@@ -139,15 +139,15 @@ public struct StateCache: Sendable {
         append(savedAt, to: &payload)
         append(UInt32(state.workspaces.count), to: &payload)
         for workspace in state.workspaces.values {
-            payload += workspace.id.bytes
+            append(workspace.id, to: &payload)
             payload.append(UInt8(workspace.status.rawValue))
             payload.append(UInt8(workspace.name.utf8.count))
             payload += workspace.name.utf8
         }
         append(UInt32(state.agents.count), to: &payload)
         for agent in state.agents.values {
-            payload += agent.id.bytes
-            payload += agent.workspaceID.bytes
+            append(agent.id, to: &payload)
+            append(agent.workspaceID, to: &payload)
             payload.append(UInt8(agent.name.utf8.count))
             payload += agent.name.utf8
         }
@@ -206,6 +206,11 @@ public struct StateCache: Sendable {
 
     private static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
         withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    private static func append(_ id: Identifier, to bytes: inout [UInt8]) {
+        append(id.high, to: &bytes)
+        append(id.low, to: &bytes)
     }
 
     struct Cursor {

@@ -79,7 +79,7 @@ extension WorkspaceState {
         if let reason = DNSLabel.problem(with: text) {
             throw .badName(field: field, name: text, reason: "is not a valid DNS label: it \(reason)")
         }
-        return text.lowercased()
+        return DNSLabel.lowercased(text)
     }
 }
 

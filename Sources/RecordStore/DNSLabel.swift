@@ -3,7 +3,7 @@ public enum DNSLabel {
     /// Why `text` is not a usable host-name label (RFC 1123 LDH: letters, digits and inner
     /// hyphens, 1 to 63 bytes), or nil when it is.
     public static func problem(with text: String) -> String? {
-        let bytes = Array(text.utf8)
+        let bytes = text.utf8
         if bytes.isEmpty { return "is empty" }
         if bytes.count > 63 { return "is longer than 63 bytes" }
         for byte in bytes {
@@ -17,5 +17,11 @@ public enum DNSLabel {
             return "starts or ends with '-'"
         }
         return nil
+    }
+
+    /// `text` with ASCII letters lower-cased; the same string, unallocated, when it has no
+    /// capitals (the usual case: Coder's names are lower-case already).
+    public static func lowercased(_ text: String) -> String {
+        text.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) ? text.lowercased() : text
     }
 }

@@ -187,6 +187,6 @@ public enum StateFile {
         if let reason = DNSLabel.problem(with: text) {
             throw fail(location, "\(value.text) is not a valid DNS label: it \(reason)")
         }
-        return text.lowercased()
+        return DNSLabel.lowercased(text)
     }
 }

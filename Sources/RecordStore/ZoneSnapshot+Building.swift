@@ -4,83 +4,47 @@ extension ZoneSnapshot {
     /// Computes every served name from `state` by Coder's rules:
     /// `<agent>.<ws>.me.<suffix>`, `<agent>.<ws>.<owner>.<suffix>`, `<ws>.<suffix>` when the
     /// workspace has exactly one agent, and the sentinel; plus the PTR records of the reverse
-    /// zone and the empty non-terminals above every name.
+    /// zone. The empty non-terminals above the names follow from the index (``ForwardIndex``).
     ///
     /// Agents whose workspace is missing are skipped (the sources reject such state), as are
-    /// names that would exceed 255 bytes.
+    /// agents whose longest name would exceed 255 bytes. Nothing depends on the order in which
+    /// the dictionaries yield their entries: ties (a PTR for an address two agents share, the
+    /// order of a name's addresses) are settled by comparing identifiers and addresses.
     public convenience init(state: WorkspaceState, configuration: ZoneConfiguration, serial: UInt32) {
         var builder = Builder(configuration: configuration, expectedAgents: state.agents.count)
-
-        var agentCounts: [Identifier: Int] = [:]
-        agentCounts.reserveCapacity(state.workspaces.count)
-        for agent in state.agents.values { agentCounts[agent.workspaceID, default: 0] += 1 }
-
-        let me = Array("me".utf8)
-        let owner = Array(configuration.owner.utf8)
-        let sentinel = configuration.sentinel
-        builder.addHost(
-            [Array(ZoneConfiguration.sentinelLabels[0].utf8), Array(ZoneConfiguration.sentinelLabels[1].utf8)],
-            record: builder.appendRecord(ServiceAddress.resolver), address: ServiceAddress.resolver)
-        builder.addReverse(ServiceAddress.resolver, agent: Identifier(high: 0, low: 0), target: sentinel.wire)
-
-        // Names are built in one pass over the agents, in whatever order the dictionary has:
-        // every choice that must not vary (a shared address's PTR, the order of a name's
-        // addresses) is settled by comparing identifiers or addresses, not by arrival.
-        var target: [UInt8] = []
         for agent in state.agents.values {
             guard let workspace = state.workspaces[agent.workspaceID] else { continue }
-            let agentLabel = Array(agent.name.utf8)
-            let workspaceLabel = Array(workspace.name.utf8)
-            let address = ServiceAddress.agent(agent.id)
-            let record = builder.appendRecord(address)
-            builder.addHost([agentLabel, workspaceLabel, me], record: record, address: address)
-            builder.addHost([agentLabel, workspaceLabel, owner], record: record, address: address)
-            if agentCounts[workspace.id] == 1 { builder.addHost([workspaceLabel], record: record, address: address) }
-            target.removeAll(keepingCapacity: true)
-            for label in [agentLabel, workspaceLabel, owner] {
-                target.append(UInt8(label.count))
-                target.append(contentsOf: label)
-            }
-            target.append(contentsOf: configuration.suffix.wire)
-            if target.count <= DomainName.maximumWireLength { builder.addReverse(address, agent: agent.id, target: target) }
+            builder.add(agent, in: workspace)
         }
-        // The empty non-terminals above the host names: once per workspace with agents.
-        if !agentCounts.isEmpty {
-            builder.addEmpty([me])
-            builder.addEmpty([owner])
-        }
-        for (id, _) in agentCounts {
-            guard let workspace = state.workspaces[id] else { continue }
-            let workspaceLabel = Array(workspace.name.utf8)
-            builder.addEmpty([workspaceLabel, me])
-            builder.addEmpty([workspaceLabel, owner])
-        }
-        builder.addEmpty([Array(ZoneConfiguration.sentinelLabels[1].utf8)])
-        self.init(builder: builder, configuration: configuration, serial: serial)
-    }
-
-    private convenience init(builder: consuming Builder, configuration: ZoneConfiguration, serial: UInt32) {
         let parts = builder.finish()
         self.init(
-            configuration: configuration, hasData: true, serial: serial, names: parts.names,
-            answerStarts: parts.answerStarts, answerCounts: parts.answerCounts,
-            answerRecords: parts.answerRecords, reverseAddresses: parts.reverseAddresses,
-            reverseTargetStarts: parts.reverseTargetStarts, reverseTargetBytes: parts.reverseTargetBytes)
+            configuration: configuration, hasData: true, serial: serial, forward: parts.forward, answerRecords: parts.answerRecords,
+            reverseAddresses: parts.reverseAddresses, reverseTargetStarts: parts.reverseTargetStarts,
+            reverseTargetBytes: parts.reverseTargetBytes)
     }
 
     /// Accumulates names and records; not shared, used once.
     struct Builder: ~Copyable {
         let configuration: ZoneConfiguration
-        var names: NameTable
-        var answerStarts: [UInt32] = []
-        var answerCounts: [UInt16] = []
+        var forward: ForwardIndex
         var answerRecords: [UInt8] = []
-        /// Entries with more than one address; laid out contiguously at the end.
-        var extraAddresses: [Int: [IPv6Address]] = [:]
+        /// One per agent, in arrival order; grouped by workspace name in `finish()`.
+        var pending: [Pending] = []
+        /// Agent names (lower-cased) end to end, referenced by `pending`.
+        var labels: [UInt8] = []
         /// PTR candidates, and their target names end to end in `reverseTargets`.
         var reverse: [ReverseEntry] = []
         var reverseTargets: [UInt8] = []
         var key: [UInt8] = []
+        let ownerBytes: [UInt8]
+
+        struct Pending {
+            var group: UInt32
+            var labelStart: UInt32
+            var labelLength: UInt32
+            var workspace: Identifier
+            var address: IPv6Address
+        }
 
         struct ReverseEntry {
             var address: IPv6Address
@@ -99,60 +63,51 @@ extension ZoneSnapshot {
 
         init(configuration: ZoneConfiguration, expectedAgents: Int) {
             self.configuration = configuration
-            // Per agent: 2-3 host names; per workspace 2 empty non-terminals.
-            let expected = expectedAgents * 5 + 8
-            names = NameTable(expectedCount: expected)
-            answerStarts.reserveCapacity(expected)
-            answerCounts.reserveCapacity(expected)
+            forward = ForwardIndex(owner: configuration.owner, expectedWorkspaces: expectedAgents + 1)
+            ownerBytes = Array(configuration.owner.utf8)
             answerRecords.reserveCapacity((expectedAgents + 1) * ZoneSnapshot.answerRecordLength)
+            pending.reserveCapacity(expectedAgents)
+            labels.reserveCapacity(expectedAgents * 8)
             reverse.reserveCapacity(expectedAgents + 1)
             reverseTargets.reserveCapacity((expectedAgents + 1) * 32)
+            forward.sentinelStart = appendRecord(ServiceAddress.resolver)
+            forward.hostNameCount = 1
+            addReverse(ServiceAddress.resolver, agent: Identifier(high: 0, low: 0), target: configuration.sentinel.wire)
         }
 
-        /// Inserts the name made of `labels` (leftmost first, below the apex), lower-cased;
-        /// nil when it would be over 255 bytes with the suffix.
-        private mutating func insert(_ labels: [[UInt8]]) -> (index: Int, inserted: Bool)? {
+        mutating func add(_ agent: Agent, in workspace: Workspace) {
+            let agentLength = agent.name.utf8.count
+            let workspaceLength = workspace.name.utf8.count
+            // The longest name: <agent>.<ws>.<owner>.<suffix>.
+            let longest = 3 + agentLength + workspaceLength + ownerBytes.count + configuration.suffix.wire.count
+            guard agentLength > 0, workspaceLength > 0, longest <= DomainName.maximumWireLength else { return }
+
             key.removeAll(keepingCapacity: true)
-            for label in labels {
-                key.append(UInt8(label.count))
-                for byte in label { key.append(ASCII.lowercase(byte)) }
-            }
-            guard key.count + configuration.suffix.wire.count <= DomainName.maximumWireLength else { return nil }
-            let result = key.withUnsafeBytes { names.insert($0) }
-            if result.inserted {
-                answerStarts.append(0)
-                answerCounts.append(0)
-            }
-            return result
-        }
+            key.append(UInt8(workspaceLength))
+            for byte in workspace.name.utf8 { key.append(ASCII.lowercase(byte)) }
+            let (group, inserted) = key.withUnsafeBytes { forward.workspaces.insert($0) }
+            if inserted { forward.groups.append(ForwardIndex.Group()) }
 
-        /// Adds a host name answering with the AAAA record at `record` (of `address`).
-        mutating func addHost(_ labels: [[UInt8]], record: UInt32, address: IPv6Address) {
-            guard let (index, _) = insert(labels) else { return }
-            if answerCounts[index] == 0 {
-                answerStarts[index] = record
-                answerCounts[index] = 1
-                return
-            }
-            let first = storedAddress(at: Int(answerStarts[index]))
-            var all = extraAddresses[index] ?? [first]
-            if !all.contains(address) {
-                all.append(address)
-                extraAddresses[index] = all
-            }
-        }
+            let labelStart = UInt32(labels.count)
+            for byte in agent.name.utf8 { labels.append(ASCII.lowercase(byte)) }
+            let address = ServiceAddress.agent(agent.id)
+            pending.append(
+                Pending(
+                    group: UInt32(group), labelStart: labelStart, labelLength: UInt32(agentLength), workspace: workspace.id,
+                    address: address))
 
-        /// Adds a name with names below it; a host of that name stays a host.
-        mutating func addEmpty(_ labels: [[UInt8]]) {
-            _ = insert(labels)
-        }
-
-        private func storedAddress(at offset: Int) -> IPv6Address {
-            answerRecords.withUnsafeBytes { raw in
-                IPv6Address(
-                    high: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: offset + 12, as: UInt64.self)),
-                    low: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: offset + 20, as: UInt64.self)))
-            }
+            // The PTR target: <agent>.<ws>.<owner>.<suffix>, lower-cased.
+            let targetStart = UInt32(reverseTargets.count)
+            reverseTargets.append(UInt8(agentLength))
+            reverseTargets.append(contentsOf: labels[Int(labelStart)...])
+            reverseTargets.append(contentsOf: key)
+            reverseTargets.append(UInt8(ownerBytes.count))
+            reverseTargets.append(contentsOf: ownerBytes)
+            reverseTargets.append(contentsOf: configuration.suffix.wire)
+            reverse.append(
+                ReverseEntry(
+                    address: address, agent: agent.id, targetStart: targetStart,
+                    targetLength: UInt32(reverseTargets.count) - targetStart))
         }
 
         /// Appends `address`'s AAAA record and returns its offset.
@@ -171,22 +126,87 @@ extension ZoneSnapshot {
             return offset
         }
 
+        /// Appends the records of `addresses` (sorted, without repeats) contiguously.
+        mutating func appendRecords(_ addresses: [IPv6Address]) -> (start: UInt32, count: UInt32) {
+            let unique = Array(Set(addresses)).sorted()
+            let start = UInt32(answerRecords.count)
+            for address in unique { _ = appendRecord(address) }
+            return (start, UInt32(unique.count))
+        }
+
         mutating func addReverse(_ address: IPv6Address, agent: Identifier, target: [UInt8]) {
             reverse.append(
                 ReverseEntry(address: address, agent: agent, targetStart: UInt32(reverseTargets.count), targetLength: UInt32(target.count)))
             reverseTargets.append(contentsOf: target)
         }
 
+        private func sameLabel(_ a: Pending, _ b: Pending) -> Bool {
+            a.labelLength == b.labelLength
+                && labels[Int(a.labelStart)..<Int(a.labelStart + a.labelLength)]
+                    .elementsEqual(labels[Int(b.labelStart)..<Int(b.labelStart + b.labelLength)])
+        }
+
         consuming func finish() -> (
-            names: NameTable, answerStarts: [UInt32], answerCounts: [UInt16], answerRecords: [UInt8],
-            reverseAddresses: [IPv6Address], reverseTargetStarts: [UInt32], reverseTargetBytes: [UInt8]
+            forward: ForwardIndex, answerRecords: [UInt8], reverseAddresses: [IPv6Address], reverseTargetStarts: [UInt32],
+            reverseTargetBytes: [UInt8]
         ) {
-            for (index, var addresses) in extraAddresses {
-                addresses.sort()
-                answerStarts[index] = UInt32(answerRecords.count)
-                answerCounts[index] = UInt16(min(addresses.count, Int(UInt16.max)))
-                for address in addresses.prefix(Int(UInt16.max)) { _ = appendRecord(address) }
+            // Group the agents by workspace name: a counting sort on the group index.
+            let groupCount = forward.groups.count
+            var firsts = [Int](repeating: 0, count: groupCount + 1)
+            for entry in pending { firsts[Int(entry.group) + 1] += 1 }
+            for index in 0..<groupCount { firsts[index + 1] += firsts[index] }
+            var order = [Int](repeating: 0, count: pending.count)
+            var next = firsts
+            for (index, entry) in pending.enumerated() {
+                order[next[Int(entry.group)]] = index
+                next[Int(entry.group)] += 1
             }
+
+            forward.agents.reserveCapacity(pending.count)
+            forward.hasAgents = !pending.isEmpty
+            for group in 0..<groupCount {
+                let members = order[firsts[group]..<firsts[group + 1]]
+                var entry = ForwardIndex.Group(agentsStart: UInt32(forward.agents.count))
+                if members.count == 1 {
+                    // The usual case: one workspace of this name, with one agent.
+                    let agent = pending[members.first!]
+                    let record = appendRecord(agent.address)
+                    forward.agents.append(
+                        ForwardIndex.AgentEntry(labelStart: agent.labelStart, labelLength: agent.labelLength, answerStart: record, answerCount: 1))
+                    entry.shortStart = record
+                    entry.shortCount = 1
+                    forward.hostNameCount += 3
+                } else {
+                    // Several agents (or several workspaces of one name): agents of one name
+                    // share an entry with all their addresses; `<ws>` answers for every
+                    // single-agent workspace of this name.
+                    var done = Set<Int>()
+                    for member in members where !done.contains(member) {
+                        let agent = pending[member]
+                        let alike = members.filter { !done.contains($0) && sameLabel(pending[$0], agent) }
+                        done.formUnion(alike)
+                        let span = appendRecords(alike.map { pending[$0].address })
+                        forward.agents.append(
+                            ForwardIndex.AgentEntry(
+                                labelStart: agent.labelStart, labelLength: agent.labelLength, answerStart: span.start, answerCount: span.count))
+                        forward.hostNameCount += 2
+                    }
+                    var perWorkspace: [Identifier: Int] = [:]
+                    for member in members { perWorkspace[pending[member].workspace, default: 0] += 1 }
+                    let singles = members.filter { perWorkspace[pending[$0].workspace] == 1 }.map { pending[$0].address }
+                    if !singles.isEmpty {
+                        let span = appendRecords(singles)
+                        entry.shortStart = span.start
+                        entry.shortCount = span.count
+                        forward.hostNameCount += 1
+                    }
+                }
+                entry.agentsCount = UInt32(forward.agents.count) - entry.agentsStart
+                forward.groups[group] = entry
+            }
+            forward.agentLabels = labels
+            forward.workspaces.compact()
+
             reverse.sort(by: ReverseEntry.precedes)
             var addresses: [IPv6Address] = []
             var targetStarts: [UInt32] = []
@@ -202,7 +222,7 @@ extension ZoneSnapshot {
                 let start = Int(entry.targetStart)
                 targetBytes.append(contentsOf: reverseTargets[start..<(start + Int(entry.targetLength))])
             }
-            return (names, answerStarts, answerCounts, answerRecords, addresses, targetStarts, targetBytes)
+            return (forward, answerRecords, addresses, targetStarts, targetBytes)
         }
     }
 }

@@ -21,10 +21,12 @@ public final class ZoneSnapshot: Sendable {
     public let nameServer: DomainName
     public let mailbox: DomainName
 
-    /// Forward names (relative, lower-cased) -> where the name's AAAA records start in
-    /// ``answerRecords`` (low 32 bits) and how many (high 32 bits; 0: the name has names below
-    /// it but no records of its own). Kept in the table, so a lookup reads no other array.
-    let names: NameTable
+    /// The forward zone, indexed by workspace name rather than by every name: the names
+    /// are `<agent>.<ws>.me`, `<agent>.<ws>.<owner>`, `<ws>` and the names above them, so one
+    /// entry per distinct workspace name (with its agents listed beside it) answers them all.
+    /// Five times fewer keys than one per name: a 100,000-workspace snapshot builds in a
+    /// fraction of the time and memory, and a lookup is still one hash probe.
+    let forward: ForwardIndex
     /// AAAA resource records, `answerRecordLength` bytes each.
     public let answerRecords: [UInt8]
 
@@ -36,12 +38,12 @@ public final class ZoneSnapshot: Sendable {
     /// Owner pointer (2) + TYPE (2) + CLASS (2) + TTL (4) + RDLENGTH (2) + address (16).
     public static let answerRecordLength = 28
 
-    public var nameCount: Int { names.count }
+    /// Host names served (the sentinel included); empty non-terminals are not counted.
+    public var nameCount: Int { forward.hostNameCount }
     public var addressCount: Int { reverseAddresses.count }
 
     init(
-        configuration: ZoneConfiguration, hasData: Bool, serial: UInt32, names: NameTable,
-        answerStarts: [UInt32], answerCounts: [UInt16], answerRecords: [UInt8],
+        configuration: ZoneConfiguration, hasData: Bool, serial: UInt32, forward: ForwardIndex, answerRecords: [UInt8],
         reverseAddresses: [IPv6Address], reverseTargetStarts: [UInt32], reverseTargetBytes: [UInt8]
     ) {
         self.configuration = configuration
@@ -51,12 +53,7 @@ public final class ZoneSnapshot: Sendable {
         self.reverseApex = ZoneConfiguration.reverseApex.wire
         self.nameServer = configuration.nameServer
         self.mailbox = configuration.mailbox
-        var names = names
-        for (index, (start, count)) in zip(answerStarts, answerCounts).enumerated() {
-            names.setValue(UInt64(count) << 32 | UInt64(start), forEntry: index)
-        }
-        names.compact()
-        self.names = names
+        self.forward = forward
         self.answerRecords = answerRecords
         self.reverseAddresses = reverseAddresses
         self.reverseTargetStarts = reverseTargetStarts
@@ -66,9 +63,8 @@ public final class ZoneSnapshot: Sendable {
     /// A snapshot with no data: every in-zone query gets SERVFAIL.
     public static func empty(configuration: ZoneConfiguration) -> ZoneSnapshot {
         ZoneSnapshot(
-            configuration: configuration, hasData: false, serial: 0, names: NameTable(expectedCount: 0),
-            answerStarts: [], answerCounts: [], answerRecords: [], reverseAddresses: [],
-            reverseTargetStarts: [], reverseTargetBytes: [])
+            configuration: configuration, hasData: false, serial: 0, forward: ForwardIndex(owner: configuration.owner),
+            answerRecords: [], reverseAddresses: [], reverseTargetStarts: [], reverseTargetBytes: [])
     }
 
     /// What a forward name is.
@@ -86,9 +82,7 @@ public final class ZoneSnapshot: Sendable {
     /// without the final zero (empty for the apex).
     public func lookupForward(relativeName key: UnsafeRawBufferPointer) -> ForwardResult {
         if key.isEmpty { return .apex }
-        guard let value = names.find(key) else { return .absent }
-        let count = Int(truncatingIfNeeded: value >> 32)
-        return count == 0 ? .emptyNonTerminal : .host(start: Int(truncatingIfNeeded: value & 0xFFFF_FFFF), count: count)
+        return forward.lookup(key)
     }
 
     public enum ReverseResult: Equatable, Sendable {

@@ -98,6 +98,41 @@ struct ZoneSnapshotTests {
         #expect(Set(Self.addresses(snapshot, "main.twin.me")).count == 2)
     }
 
+    @Test func aShortNameAnswersOnlyForTheSingleAgentWorkspacesOfThatName() {
+        let state = Self.state([
+            ("00000000-0000-4000-8000-000000000001", "twin", [("10000000-0000-4000-8000-000000000001", "main")]),
+            (
+                "00000000-0000-4000-8000-000000000002", "twin",
+                [("10000000-0000-4000-8000-000000000002", "main"), ("10000000-0000-4000-8000-000000000003", "gpu")]
+            ),
+        ])
+        let snapshot = ZoneSnapshot(state: state, configuration: Self.configuration, serial: 1)
+        #expect(Self.addresses(snapshot, "twin") == ["fd60:627a:a42b:4000:8000:0:0:1"])
+        #expect(Set(Self.addresses(snapshot, "main.twin.alice")) == ["fd60:627a:a42b:4000:8000:0:0:1", "fd60:627a:a42b:4000:8000:0:0:2"])
+        #expect(Self.addresses(snapshot, "gpu.twin.me") == ["fd60:627a:a42b:4000:8000:0:0:3"])
+        #expect(Self.forward(snapshot, "twin.me") == .emptyNonTerminal)
+        #expect(Self.forward(snapshot, "cpu.twin.me") == .absent)
+        #expect(Self.forward(snapshot, "main.twin.bob") == .absent)
+        #expect(Self.forward(snapshot, "twin.bob") == .absent)
+    }
+
+    @Test func aWorkspaceNamedLikeTheOwnerIsBothAHostAndAnEmptyNonTerminal() {
+        let state = Self.state([("00000000-0000-4000-8000-000000000001", "alice", [("10000000-0000-4000-8000-000000000001", "main")])])
+        let snapshot = ZoneSnapshot(state: state, configuration: Self.configuration, serial: 1)
+        #expect(Self.addresses(snapshot, "alice") == ["fd60:627a:a42b:4000:8000:0:0:1"])
+        #expect(Self.addresses(snapshot, "main.alice.alice") == ["fd60:627a:a42b:4000:8000:0:0:1"])
+        #expect(Self.forward(snapshot, "alice.alice") == .emptyNonTerminal)
+        #expect(Self.forward(snapshot, "me") == .emptyNonTerminal)
+    }
+
+    @Test func namesDeeperThanThreeLabelsOrOfOtherShapesAreAbsent() {
+        let snapshot = ZoneSnapshot(state: Self.demo, configuration: Self.configuration, serial: 1)
+        for name in ["a.main.myws.me", "main.myws.x", "x.coder--connect--enabled--right--now", "is.me", "main.me", "myws.myws"] {
+            #expect(Self.forward(snapshot, name) == .absent, "\(name)")
+        }
+        #expect(snapshot.nameCount == 1 + 3 + 2 * 2)
+    }
+
     @Test func anOwnerNamedMeDoesNotDuplicateAddresses() throws {
         let configuration = try ZoneConfiguration(suffix: "coder", owner: "me")
         let snapshot = ZoneSnapshot(state: Self.demo, configuration: configuration, serial: 1)

@@ -1,0 +1,129 @@
+/// The forward zone's names, indexed by workspace name.
+///
+/// Every served name has one of a few shapes below the apex (all lower-cased):
+///
+/// | labels | name | is |
+/// |---|---|---|
+/// | 1 | `<ws>` | a host when some workspace of that name has exactly one agent |
+/// | 1 | `me`, `<owner>` | empty non-terminals when any agent exists |
+/// | 1 | `coder--connect--enabled--right--now` | the sentinel's parent |
+/// | 2 | `is.coder--connect--enabled--right--now` | the sentinel |
+/// | 2 | `<ws>.me`, `<ws>.<owner>` | empty non-terminals when the workspace has agents |
+/// | 3 | `<agent>.<ws>.me`, `<agent>.<ws>.<owner>` | hosts |
+///
+/// So the table is keyed by workspace name (one entry per distinct name, however many
+/// workspaces share it), and each entry lists its agents by name. A lookup parses at most
+/// three labels, probes the table once and, for a host, scans the few agents of one
+/// workspace name.
+struct ForwardIndex: Sendable {
+    /// A distinct workspace name.
+    struct Group: Sendable {
+        /// The AAAA records of `<ws>`: from the single-agent workspaces of this name.
+        var shortStart: UInt32 = 0
+        var shortCount: UInt32 = 0
+        /// This name's agents: entries `agentsStart ..< agentsStart + agentsCount`.
+        var agentsStart: UInt32 = 0
+        var agentsCount: UInt32 = 0
+    }
+
+    /// An agent name within a group, with its AAAA records (several only when workspaces
+    /// sharing a name have agents sharing a name).
+    struct AgentEntry: Sendable {
+        var labelStart: UInt32
+        var labelLength: UInt32
+        var answerStart: UInt32
+        var answerCount: UInt32
+    }
+
+    /// Workspace name (a wire label: length byte, then the bytes) -> group index.
+    var workspaces: NameTable
+    var groups: [Group] = []
+    var agents: [AgentEntry] = []
+    /// Agent names end to end.
+    var agentLabels: [UInt8] = []
+    /// The owner's name as a wire label.
+    let ownerLabel: [UInt8]
+    var hasAgents = false
+    /// The sentinel's AAAA record.
+    var sentinelStart: UInt32 = 0
+    var hostNameCount = 0
+
+    static let meLabel: [UInt8] = [2] + Array("me".utf8)
+    static let sentinelFirst: [UInt8] = [2] + Array("is".utf8)
+    static let sentinelParent: [UInt8] = [UInt8(ZoneConfiguration.sentinelLabels[1].utf8.count)] + Array(ZoneConfiguration.sentinelLabels[1].utf8)
+
+    init(owner: String, expectedWorkspaces: Int = 0) {
+        ownerLabel = [UInt8(owner.utf8.count)] + Array(owner.lowercased().utf8)
+        workspaces = NameTable(expectedCount: expectedWorkspaces)
+    }
+
+    /// `key`: the labels below the apex in wire form, lower-cased, not empty.
+    func lookup(_ key: UnsafeRawBufferPointer) -> ZoneSnapshot.ForwardResult {
+        // Where the (up to three) labels start; a fourth means no such name.
+        var starts = (0, 0, 0)
+        var count = 0
+        var index = 0
+        while index < key.count {
+            switch count {
+            case 0: starts.0 = index
+            case 1: starts.1 = index
+            case 2: starts.2 = index
+            default: return .absent
+            }
+            count += 1
+            index += 1 + Int(key[index])
+        }
+        func label(_ start: Int) -> UnsafeRawBufferPointer {
+            UnsafeRawBufferPointer(rebasing: key[start..<(start + 1 + Int(key[start]))])
+        }
+        func isOwnerLike(_ start: Int) -> Bool {
+            let text = label(start)
+            return Self.equal(text, Self.meLabel) || Self.equal(text, ownerLabel)
+        }
+        switch count {
+        case 1:
+            if let group = group(label(starts.0)), group.shortCount > 0 {
+                return .host(start: Int(group.shortStart), count: Int(group.shortCount))
+            }
+            if hasAgents && isOwnerLike(starts.0) { return .emptyNonTerminal }
+            if Self.equal(label(starts.0), Self.sentinelParent) { return .emptyNonTerminal }
+            return .absent
+        case 2:
+            if Self.equal(label(starts.0), Self.sentinelFirst) && Self.equal(label(starts.1), Self.sentinelParent) {
+                return .host(start: Int(sentinelStart), count: 1)
+            }
+            if isOwnerLike(starts.1), let group = group(label(starts.0)), group.agentsCount > 0 { return .emptyNonTerminal }
+            return .absent
+        default:
+            guard isOwnerLike(starts.2), let group = group(label(starts.1)) else { return .absent }
+            // Stored agent names have no length byte.
+            let name = UnsafeRawBufferPointer(rebasing: label(starts.0).dropFirst())
+            return agentLabels.withUnsafeBytes { labels in
+                for entry in agents[Int(group.agentsStart)..<Int(group.agentsStart + group.agentsCount)] {
+                    let stored = UnsafeRawBufferPointer(rebasing: labels[Int(entry.labelStart)..<Int(entry.labelStart + entry.labelLength)])
+                    if Self.equal(name, stored) {
+                        return .host(start: Int(entry.answerStart), count: Int(entry.answerCount))
+                    }
+                }
+                return .absent
+            }
+        }
+    }
+
+    private func group(_ label: UnsafeRawBufferPointer) -> Group? {
+        guard let value = workspaces.find(label) else { return nil }
+        return groups[Int(value)]
+    }
+
+    @inline(__always)
+    static func equal(_ lhs: UnsafeRawBufferPointer, _ rhs: UnsafeRawBufferPointer) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        for i in 0..<lhs.count where lhs[i] != rhs[i] { return false }
+        return true
+    }
+
+    @inline(__always)
+    static func equal(_ lhs: UnsafeRawBufferPointer, _ rhs: [UInt8]) -> Bool {
+        rhs.withUnsafeBytes { equal(lhs, $0) }
+    }
+}
