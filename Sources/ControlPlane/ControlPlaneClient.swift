@@ -54,7 +54,9 @@ public final class ControlPlaneClient: Sendable {
     private let configuration: ZoneConfiguration
     private let publisher: SnapshotPublisher
     private let logger: Logger
-    private let initialState: WorkspaceState?
+    /// Handed to the client thread once, then dropped, so no second copy of a large state
+    /// stays alive after the first snapshot replaces it.
+    private let initialState: Mutex<WorkspaceState?>
     private let initialAge: Double
     private let wakeRead: Int32
     private let wakeWrite: Int32
@@ -72,7 +74,7 @@ public final class ControlPlaneClient: Sendable {
         self.options = options
         self.configuration = configuration
         self.publisher = publisher
-        self.initialState = initialState
+        self.initialState = Mutex(initialState)
         self.initialAge = initialAge
         self.logger = logger
         var fds: [Int32] = [0, 0]
@@ -127,7 +129,10 @@ public final class ControlPlaneClient: Sendable {
 
         init(client: ControlPlaneClient) {
             self.client = client
-            state = client.initialState
+            state = client.initialState.withLock { state in
+                defer { state = nil }
+                return state
+            }
             disconnectedSince = ControlPlaneClient.now() - client.initialAge
             backoff = Backoff(minimum: client.options.minimumBackoff, maximum: client.options.maximumBackoff)
             cache = client.options.stateDirectory.map(StateCache.init(directory:))
@@ -353,7 +358,9 @@ public final class ControlPlaneClient: Sendable {
 }
 
 /// glibc's `malloc_trim`, which Swift's Glibc module does not declare: looked up once.
-enum MemoryTrim {
+/// After a large state has been built, the memory freed on the way (decoding buffers,
+/// the previous state) goes back to the system instead of staying resident.
+public enum MemoryTrim {
     private typealias Function = @convention(c) (Int) -> Int32
     private static let function: Function? = {
         // RTLD_DEFAULT is the null handle on glibc.
@@ -361,5 +368,5 @@ enum MemoryTrim {
         return unsafeBitCast(symbol, to: Function.self)
     }()
 
-    static func release() { _ = function?(0) }
+    public static func release() { _ = function?(0) }
 }

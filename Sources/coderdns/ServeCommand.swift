@@ -110,7 +110,9 @@ struct ServeCommand: ParsableCommand {
 
         let publisher = SnapshotPublisher(.empty(configuration: configuration))
         let start = EventLoop.monotonicNow()
-        let (initialState, initialAge) = try startingState(configuration: configuration, logger: logger)
+        let starting = try startingState(configuration: configuration, logger: logger)
+        var initialState = starting.0
+        let initialAge = starting.1
         let maximumStale = maxStale.flatMap(Duration.seconds(from:))
         if let initialState {
             if let maximumStale, initialAge > maximumStale {
@@ -177,6 +179,9 @@ struct ServeCommand: ParsableCommand {
                 initialAge: initialAge, logger: logger)
             client?.start()
         }
+        // The client (or the snapshot) holds what it needs; drop this copy of the state.
+        initialState = nil
+        MemoryTrim.release()
         loops[0].run()
         for thread in threads { thread.join() }
         client?.stop()
