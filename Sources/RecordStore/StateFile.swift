@@ -1,6 +1,10 @@
 import DNSWire
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Why a workspace-state file was rejected: always one line naming the file, where in it,
 /// and what is wrong.
 public struct StateFileError: Error, Equatable, CustomStringConvertible {
@@ -26,19 +30,35 @@ public struct StateFileError: Error, Equatable, CustomStringConvertible {
 /// a state. Names are lower-cased; unknown keys are ignored.
 public enum StateFile {
     public static func load(path: String, configuration: ZoneConfiguration) throws(StateFileError) -> WorkspaceState {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            let reason = (error as NSError).localizedFailureReason ?? "cannot be read"
-            throw StateFileError(source: path, location: "", problem: "cannot read the file (\(reason))")
+        // Read straight into one byte array: a large file is not held twice while parsing.
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw StateFileError(source: path, location: "", problem: "cannot read the file (\(String(cString: strerror(errno))))")
         }
-        return try parse(data, source: path, configuration: configuration)
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var info = stat()
+        if fstat(fd, &info) == 0 { bytes.reserveCapacity(Int(info.st_size)) }
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else {
+                throw StateFileError(source: path, location: "", problem: "cannot read the file (\(String(cString: strerror(errno))))")
+            }
+            if count == 0 { break }
+            bytes.append(contentsOf: chunk[0..<count])
+        }
+        return try parse(bytes: bytes, source: path, configuration: configuration)
     }
 
     public static func parse(_ data: Data, source: String, configuration: ZoneConfiguration) throws(StateFileError) -> WorkspaceState {
+        try parse(bytes: [UInt8](data), source: source, configuration: configuration)
+    }
+
+    static func parse(bytes: [UInt8], source: String, configuration: ZoneConfiguration) throws(StateFileError) -> WorkspaceState {
         do {
-            return try parse(JSONCursor([UInt8](data)), source: source, configuration: configuration)
+            return try parse(JSONCursor(bytes), source: source, configuration: configuration)
         } catch let error as StateFileError {
             throw error
         } catch let error as JSONCursor.SyntaxError {
