@@ -617,6 +617,9 @@ def main():
     if args.smoke:
         args.workspaces, args.rounds, args.seconds, args.rates = 200, 1, 1, "2000"
     rates = [int(r) for r in args.rates.split(",")]
+    # The commit when the run starts (bench/run has just built the binary from the work tree).
+    args.commit = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True,
+                                 text=True).stdout.strip()
 
     directory = tempfile.mkdtemp(prefix="coderdns-bench-")
     try:
@@ -678,7 +681,7 @@ def write_docs(args, summary, rates, text, extras):
         with open(path) as file:
             document = file.read()
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    block = [f"Run on {date}: {machine()}. {args.workspaces:,} workspaces, {args.rounds} rounds of "
+    block = [f"Run on {date} (coderdns at commit {args.commit or '?'}): {machine()}. {args.workspaces:,} workspaces, {args.rounds} rounds of "
              f"{args.seconds} s per figure, medians over rounds.", "", text, ""]
     if "reload" in extras:
         r = extras["reload"]
