@@ -76,8 +76,10 @@ public enum StateFile {
         }
         var cursor = start
         var state = WorkspaceState()
-        var workspaceLocations: [Identifier: String] = [:]
-        var agentLocations: [Identifier: String] = [:]
+        // Where each id was first seen (workspace index; workspace and agent index), kept as
+        // numbers: a location string per entry would cost more than the state itself.
+        var workspaceLocations: [Identifier: Int] = [:]
+        var agentLocations: [Identifier: (workspace: Int, agent: Int)] = [:]
         var sawWorkspaces = false
         guard try cursor.kind() == .object else {
             _ = try cursor.skipValue()
@@ -103,7 +105,7 @@ public enum StateFile {
                 var idValue: Field?
                 var nameValue: Field?
                 var statusValue: Field?
-                var agents: [(id: Field?, name: Field?, location: String)] = []
+                var agents: [(id: Field?, name: Field?, index: Int)] = []
                 try cursor.readObject { key, cursor in
                     switch key {
                     case "id": idValue = try Field(&cursor)
@@ -130,7 +132,7 @@ public enum StateFile {
                                 default: try cursor.skipValue()
                                 }
                             }
-                            agents.append((agentID, agentName, there))
+                            agents.append((agentID, agentName, agentIndex))
                         }
                     default:
                         try cursor.skipValue()
@@ -138,9 +140,9 @@ public enum StateFile {
                 }
                 let id = try identifier(idValue, at: here + ".id", fail)
                 if let first = workspaceLocations[id] {
-                    throw fail(here + ".id", "duplicate workspace id \(id) (also at \(first))")
+                    throw fail(here + ".id", "duplicate workspace id \(id) (also at workspaces[\(first)].id)")
                 }
-                workspaceLocations[id] = here + ".id"
+                workspaceLocations[id] = workspaceIndex
                 let name = try label(nameValue, at: here + ".name", fail)
                 var status = WorkspaceStatus.unknown
                 if let statusValue {
@@ -151,16 +153,18 @@ public enum StateFile {
                 }
                 state.workspaces[id] = Workspace(id: id, name: name, status: status)
                 for agent in agents {
-                    let agentID = try identifier(agent.id, at: agent.location + ".id", fail)
+                    let location = "\(here).agents[\(agent.index)]"
+                    let agentID = try identifier(agent.id, at: location + ".id", fail)
                     if let first = agentLocations[agentID] {
-                        throw fail(agent.location + ".id", "duplicate agent id \(agentID) (also at \(first))")
+                        throw fail(
+                            location + ".id", "duplicate agent id \(agentID) (also at workspaces[\(first.workspace)].agents[\(first.agent)].id)")
                     }
-                    agentLocations[agentID] = agent.location + ".id"
-                    let agentName = try label(agent.name, at: agent.location + ".name", fail)
+                    agentLocations[agentID] = (workspaceIndex, agent.index)
+                    let agentName = try label(agent.name, at: location + ".name", fail)
                     let longest = [agentName, name, configuration.owner].reduce(0) { $0 + 1 + $1.utf8.count }
                     if longest + configuration.suffix.wire.count > DomainName.maximumWireLength {
                         throw fail(
-                            agent.location + ".name",
+                            location + ".name",
                             "\(agentName).\(name).\(configuration.owner).\(configuration.suffix) is longer than 255 bytes")
                     }
                     state.agents[agentID] = Agent(id: agentID, name: agentName, workspaceID: id)
