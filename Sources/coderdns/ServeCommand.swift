@@ -1,5 +1,6 @@
 import ArgumentParser
 import ControlPlane
+import Dispatch
 import EventIO
 import Logging
 import RecordStore
@@ -149,9 +150,12 @@ struct ServeCommand: ParsableCommand {
             try loop.onSignal(SIGTERM, stopAll)
             // With a control plane, the stream owns the state: SIGHUP does not reload the file.
             let snapshotPath = controlPlane == nil ? snapshot : nil
+            // Reading and building a large state takes long: do it off the event loop (which
+            // is worker 0's), one reload at a time, and publish with one swap when done.
+            let reloads = DispatchQueue(label: "coderdns.reload")
             try loop.onSignal(SIGHUP) {
                 guard let snapshotPath else { return }
-                Self.reload(snapshotPath, configuration: configuration, publisher: publisher, logger: logger)
+                reloads.async { Self.reload(snapshotPath, configuration: configuration, publisher: publisher, logger: logger) }
             }
         } catch {
             throw fail("\(error)", status: 1)
@@ -231,6 +235,7 @@ struct ServeCommand: ParsableCommand {
             let state = try StateFile.load(path: path, configuration: configuration)
             publisher.publish(ZoneSnapshot(state: state, configuration: configuration, serial: publisher.nextSerial()))
             logger.info("reloaded workspace state", metadata: ["file": "\(path)", "agents": "\(state.agents.count)"])
+            MemoryTrim.release()
         } catch {
             logger.error("reload rejected, still serving the previous state", metadata: ["error": "\(error)"])
         }
