@@ -203,6 +203,9 @@ public final class ControlPlaneClient: Sendable {
             }
             dirty = false
             lastCacheWrite = ControlPlaneClient.now()
+            // The encoded cache, and the states and snapshots replaced since the last write,
+            // are freed by now: return that memory (at most a few times a second).
+            MemoryTrim.release()
         }
 
         /// Reads and applies messages until the connection ends, a message is rejected, or
