@@ -3,7 +3,7 @@
 
 Generates the workspace state (coderdns JSON, and the same names as a zone file for knotd and
 nsd) and a dnsperf query file; runs each server in turn, pinned to CPU 0, inside a network
-namespace on [fd60:627a:a42b::53]:53 with dnsperf pinned to CPU 1; prints a table and (full
+namespace (netns) on [fd60:627a:a42b::53]:53 with dnsperf pinned to CPU 1; prints a table and (full
 runs) writes docs/benchmarks.md and docs/benchmarks.png.
 
 Only the Python standard library is used.
