@@ -37,7 +37,7 @@ let package = Package(
         .target(
             name: "ControlPlane",
             dependencies: [
-                "RecordStore",
+                "RecordStore", "EventIO",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
             ],

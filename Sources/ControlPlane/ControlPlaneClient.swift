@@ -1,3 +1,4 @@
+import EventIO
 import Foundation
 import Glibc
 import Logging
@@ -310,33 +311,13 @@ public final class ControlPlaneClient: Sendable {
                 result = withUnsafePointer(to: &address) {
                     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
                 }
-            case .inet(let host, let port, let isV6):
+            case .inet:
+                guard let address = endpoint.socketAddress else { return nil }
                 fd = socket(
-                    isV6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+                    address.family == .v6 ? AF_INET6 : AF_INET,
+                    Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
                 guard fd >= 0 else { return nil }
-                if isV6 {
-                    var address = sockaddr_in6()
-                    address.sin6_family = sa_family_t(AF_INET6)
-                    address.sin6_port = port.bigEndian
-                    guard inet_pton(AF_INET6, host, &address.sin6_addr) == 1 else {
-                        close(fd)
-                        return nil
-                    }
-                    result = withUnsafePointer(to: &address) {
-                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-                    }
-                } else {
-                    var address = sockaddr_in()
-                    address.sin_family = sa_family_t(AF_INET)
-                    address.sin_port = port.bigEndian
-                    guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else {
-                        close(fd)
-                        return nil
-                    }
-                    result = withUnsafePointer(to: &address) {
-                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-                    }
-                }
+                result = address.withSockaddr { Glibc.connect(fd, $0, $1) }
             }
             if result != 0 {
                 guard errno == EINPROGRESS || errno == EAGAIN else {

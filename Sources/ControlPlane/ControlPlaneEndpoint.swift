@@ -1,3 +1,5 @@
+import EventIO
+
 /// Where the control plane's update stream is: `[v6-address]:port`, `v4-address:port` or
 /// `unix:/path`.
 public enum ControlPlaneEndpoint: Equatable, Sendable, CustomStringConvertible {
@@ -42,6 +44,12 @@ public enum ControlPlaneEndpoint: Equatable, Sendable, CustomStringConvertible {
             throw ParseError(text: text, reason: "port \"\(portText)\" is not a number from 1 to 65535")
         }
         self = .inet(host: String(host), port: port, isV6: isV6)
+    }
+
+    /// The address to connect to, for `.inet`.
+    public var socketAddress: SocketAddress? {
+        guard case .inet = self else { return nil }
+        return try? SocketAddress(description)
     }
 
     public var description: String {

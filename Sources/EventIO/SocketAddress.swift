@@ -47,8 +47,8 @@ public struct SocketAddress: Equatable, Sendable, CustomStringConvertible {
 
     public var description: String { text }
 
-    /// Calls `body` with the address as a `sockaddr`.
-    func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+    /// Calls `body` with the address as a `sockaddr` (for bind, connect, sendto).
+    public func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
         switch family {
         case .v6:
             var address = sockaddr_in6()

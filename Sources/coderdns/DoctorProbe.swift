@@ -152,25 +152,7 @@ enum DoctorProbe {
 
     /// nil on success; EINPROGRESS (a non-blocking TCP socket) comes back as "connect in progress".
     private static func connect(_ fd: Int32, to server: SocketAddress) -> ProbeError? {
-        let result: Int32
-        switch server.family {
-        case .v6:
-            var address = sockaddr_in6()
-            address.sin6_family = sa_family_t(AF_INET6)
-            address.sin6_port = server.port.bigEndian
-            withUnsafeMutableBytes(of: &address.sin6_addr) { $0.copyBytes(from: server.addressBytes) }
-            result = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-            }
-        case .v4:
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = server.port.bigEndian
-            withUnsafeMutableBytes(of: &address.sin_addr) { $0.copyBytes(from: server.addressBytes) }
-            result = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-        }
+        let result = server.withSockaddr { Glibc.connect(fd, $0, $1) }
         if result == 0 { return nil }
         if errno == EINPROGRESS { return ProbeError("connect in progress") }
         return ProbeError("connect", errno: errno)
