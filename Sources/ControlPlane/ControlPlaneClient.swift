@@ -257,10 +257,13 @@ public final class ControlPlaneClient: Sendable {
         mutating func apply(_ bytes: [UInt8], isSnapshot: Bool) throws {
             let started = ControlPlaneClient.now()
             let update = try WorkspaceUpdate.decode(bytes)
+            let decoded = ControlPlaneClient.now()
             let base = isSnapshot ? WorkspaceState() : (state ?? WorkspaceState())
             let next = try base.applying(update, configuration: client.configuration)
+            let applied = ControlPlaneClient.now()
             let snapshot = ZoneSnapshot(state: next, configuration: client.configuration, serial: client.publisher.nextSerial())
             client.publisher.publish(snapshot)
+            let published = ControlPlaneClient.now()
             state = next
             // A big snapshot leaves megabytes of freed decoding buffers in this thread's malloc
             // arena; give them back rather than carry them as resident memory.
@@ -273,6 +276,8 @@ public final class ControlPlaneClient: Sendable {
                 metadata: [
                     "workspaces": "\(next.workspaces.count)", "agents": "\(next.agents.count)",
                     "milliseconds": "\(Int((ControlPlaneClient.now() - started) * 1000))",
+                    "decode_ms": "\(Int((decoded - started) * 1000))", "apply_ms": "\(Int((applied - decoded) * 1000))",
+                    "build_publish_ms": "\(Int((published - applied) * 1000))",
                 ])
         }
 

@@ -121,12 +121,15 @@ struct ServeCommand: ParsableCommand {
                     "the cached state is older than --max-stale: not serving it",
                     metadata: ["age_seconds": "\(Int(initialAge))"])
             } else {
+                let loaded = EventLoop.monotonicNow()
                 publisher.publish(ZoneSnapshot(state: initialState, configuration: configuration, serial: publisher.nextSerial()))
+                let now = EventLoop.monotonicNow()
                 logger.info(
                     "serving the starting state",
                     metadata: [
                         "workspaces": "\(initialState.workspaces.count)", "agents": "\(initialState.agents.count)",
-                        "milliseconds": "\(Int((EventLoop.monotonicNow() - start) * 1000))",
+                        "milliseconds": "\(Int((now - start) * 1000))", "load_ms": "\(Int((loaded - start) * 1000))",
+                        "build_publish_ms": "\(Int((now - loaded) * 1000))",
                     ])
             }
         } else {
