@@ -175,7 +175,8 @@ public struct StateCache: Sendable {
 
         var state = WorkspaceState()
         guard let savedAt = cursor.uint64(), let workspaceCount = cursor.uint32() else { throw fail("payload ends early") }
-        state.workspaces.reserveCapacity(Int(workspaceCount))
+        // A count is only a hint: a record takes at least 18 bytes (agents 33).
+        state.workspaces.reserveCapacity(min(Int(workspaceCount), bytes.count / 18))
         for _ in 0..<workspaceCount {
             guard let id = cursor.identifier(), let status = cursor.uint8(), let name = cursor.name() else {
                 throw fail("payload ends early")
@@ -188,7 +189,7 @@ public struct StateCache: Sendable {
             }
         }
         guard let agentCount = cursor.uint32() else { throw fail("payload ends early") }
-        state.agents.reserveCapacity(Int(agentCount))
+        state.agents.reserveCapacity(min(Int(agentCount), bytes.count / 33))
         for _ in 0..<agentCount {
             guard let id = cursor.identifier(), let workspaceID = cursor.identifier(), let name = cursor.name() else {
                 throw fail("payload ends early")

@@ -49,7 +49,7 @@ extension WorkspaceState {
                 state.workspaces[id] = nil
                 deleted.insert(id)
             }
-            state.agents = state.agents.filter { !deleted.contains($0.value.workspaceID) }
+            state.agents.removeAll { deleted.contains($0.workspaceID) }
         }
         for (index, agent) in update.upsertedAgents.enumerated() {
             let field = "upserted_agents[\(index)]"

@@ -24,6 +24,9 @@ struct ForwardIndex: Sendable {
         /// This name's agents: entries `agentsStart ..< agentsStart + agentsCount`.
         var agentsStart: UInt32 = 0
         var agentsCount: UInt32 = 0
+        /// Where this name's record is in ``ForwardIndex/workspaces``: PTR targets are
+        /// composed from it (``NameTable/withKey(atRecord:_:)``).
+        var nameRecord: UInt32 = 0
     }
 
     /// An agent name within a group, with its AAAA records (several only when workspaces

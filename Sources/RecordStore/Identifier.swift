@@ -40,21 +40,30 @@ public struct Identifier: Hashable, Comparable, Sendable, CustomStringConvertibl
 
     /// From `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`; nil for anything else.
     public init?(string: String) {
-        let utf8 = Array(string.utf8)
-        guard utf8.count == 36 else { return nil }
-        var nibbles: [UInt8] = []
-        nibbles.reserveCapacity(32)
-        for (index, char) in utf8.enumerated() {
+        var text = string
+        guard let value = text.withUTF8({ Identifier(text: UnsafeRawBufferPointer($0)) }) else { return nil }
+        self = value
+    }
+
+    /// From the 36 bytes of the text form, hex digits accumulated straight into the halves.
+    private init?(text: UnsafeRawBufferPointer) {
+        guard text.count == 36 else { return nil }
+        var halves: (UInt64, UInt64) = (0, 0)
+        var digits = 0
+        for (index, char) in text.enumerated() {
             if index == 8 || index == 13 || index == 18 || index == 23 {
                 guard char == UInt8(ascii: "-") else { return nil }
                 continue
             }
             guard let value = Self.hexValue(char) else { return nil }
-            nibbles.append(value)
+            if digits < 16 {
+                halves.0 = halves.0 << 4 | UInt64(value)
+            } else {
+                halves.1 = halves.1 << 4 | UInt64(value)
+            }
+            digits += 1
         }
-        var bytes: [UInt8] = []
-        for i in stride(from: 0, to: 32, by: 2) { bytes.append(nibbles[i] << 4 | nibbles[i + 1]) }
-        self.init(bytes: bytes)
+        self.init(high: halves.0, low: halves.1)
     }
 
     static func hexValue(_ char: UInt8) -> UInt8? {

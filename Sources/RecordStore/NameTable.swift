@@ -101,6 +101,16 @@ struct NameTable: Sendable {
         return (index, true)
     }
 
+    /// Where entry `index`'s record starts: for ``key(atRecord:)`` once built. Only while
+    /// building.
+    func recordStart(ofEntry index: Int) -> UInt32 { recordStarts[index] }
+
+    /// The key whose record starts at `start` (as given by ``recordStart(ofEntry:)``): for a
+    /// one-label key, the label in wire form.
+    func withKey<R>(atRecord start: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        records.withUnsafeBytes { records in body(UnsafeRawBufferPointer(rebasing: records[(start + 1)..<(start + 1 + Int(records[start]))])) }
+    }
+
     /// Sets entry `index`'s value.
     mutating func setValue(_ value: UInt64, forEntry index: Int) {
         let start = Int(recordStarts[index])

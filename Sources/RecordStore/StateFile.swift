@@ -76,10 +76,11 @@ public enum StateFile {
         }
         var cursor = start
         var state = WorkspaceState()
-        // Where each id was first seen (workspace index; workspace and agent index), kept as
-        // numbers: a location string per entry would cost more than the state itself.
-        var workspaceLocations: [Identifier: Int] = [:]
-        var agentLocations: [Identifier: (workspace: Int, agent: Int)] = [:]
+        // Locations are spelled out only when something is wrong: a string per entry would
+        // cost more than the entry. Workspaces and agents are stored in file order and never
+        // removed here, so a duplicate's first location follows from its place in the maps.
+        func workspacePath(_ index: Int) -> String { "workspaces[\(index)]" }
+        func agentPath(_ workspace: Int, _ agent: Int) -> String { "workspaces[\(workspace)].agents[\(agent)]" }
         var sawWorkspaces = false
         guard try cursor.kind() == .object else {
             _ = try cursor.skipValue()
@@ -96,16 +97,16 @@ public enum StateFile {
                 try cursor.skipValue()
                 throw fail("workspaces", "not an array")
             }
+            var agents: [(id: Field?, name: Field?)] = []
             try cursor.readArray { workspaceIndex, cursor in
-                let here = "workspaces[\(workspaceIndex)]"
                 guard try cursor.kind() == .object else {
                     try cursor.skipValue()
-                    throw fail(here, "not an object")
+                    throw fail(workspacePath(workspaceIndex), "not an object")
                 }
                 var idValue: Field?
                 var nameValue: Field?
                 var statusValue: Field?
-                var agents: [(id: Field?, name: Field?, index: Int)] = []
+                agents.removeAll(keepingCapacity: true)
                 try cursor.readObject { key, cursor in
                     switch key {
                     case "id": idValue = try Field(&cursor)
@@ -114,14 +115,13 @@ public enum StateFile {
                     case "agents":
                         guard try cursor.kind() == .array else {
                             try cursor.skipValue()
-                            throw fail(here + ".agents", "not an array")
+                            throw fail(workspacePath(workspaceIndex) + ".agents", "not an array")
                         }
-                        agents = []
+                        agents.removeAll(keepingCapacity: true)
                         try cursor.readArray { agentIndex, cursor in
-                            let there = "\(here).agents[\(agentIndex)]"
                             guard try cursor.kind() == .object else {
                                 try cursor.skipValue()
-                                throw fail(there, "not an object")
+                                throw fail(agentPath(workspaceIndex, agentIndex), "not an object")
                             }
                             var agentID: Field?
                             var agentName: Field?
@@ -132,42 +132,45 @@ public enum StateFile {
                                 default: try cursor.skipValue()
                                 }
                             }
-                            agents.append((agentID, agentName, agentIndex))
+                            agents.append((agentID, agentName))
                         }
                     default:
                         try cursor.skipValue()
                     }
                 }
-                let id = try identifier(idValue, at: here + ".id", fail)
-                if let first = workspaceLocations[id] {
-                    throw fail(here + ".id", "duplicate workspace id \(id) (also at workspaces[\(first)].id)")
+                let id = try identifier(idValue, at: workspacePath(workspaceIndex) + ".id", fail)
+                if let first = state.workspaces.position(ofKey: id) {
+                    throw fail(workspacePath(workspaceIndex) + ".id", "duplicate workspace id \(id) (also at \(workspacePath(first)).id)")
                 }
-                workspaceLocations[id] = workspaceIndex
-                let name = try label(nameValue, at: here + ".name", fail)
+                let name = try label(nameValue, at: workspacePath(workspaceIndex) + ".name", fail)
                 var status = WorkspaceStatus.unknown
                 if let statusValue {
                     guard let text = statusValue.string, let parsed = WorkspaceStatus(name: text) else {
-                        throw fail(here + ".status", "\(statusValue.text) is not a workspace status (RUNNING, STOPPED, ...)")
+                        throw fail(
+                            workspacePath(workspaceIndex) + ".status", "\(statusValue.text) is not a workspace status (RUNNING, STOPPED, ...)")
                     }
                     status = parsed
                 }
-                state.workspaces[id] = Workspace(id: id, name: name, status: status)
-                for agent in agents {
-                    let location = "\(here).agents[\(agent.index)]"
-                    let agentID = try identifier(agent.id, at: location + ".id", fail)
-                    if let first = agentLocations[agentID] {
+                state.workspaces.updateValue(Workspace(id: id, name: name, status: status))
+                let fixedLength = 1 + name.utf8.count + 1 + configuration.owner.utf8.count + configuration.suffix.wire.count
+                for (agentIndex, agent) in agents.enumerated() {
+                    let agentID = try identifier(agent.id, at: agentPath(workspaceIndex, agentIndex) + ".id", fail)
+                    if let first = state.agents.position(ofKey: agentID) {
+                        // Agents are stored workspace by workspace, in file order.
+                        let owner = state.agents.values[first].workspaceID
+                        let ownerIndex = state.workspaces.position(ofKey: owner) ?? 0
+                        let indexInOwner = state.agents.values[..<first].count { $0.workspaceID == owner }
                         throw fail(
-                            location + ".id", "duplicate agent id \(agentID) (also at workspaces[\(first.workspace)].agents[\(first.agent)].id)")
+                            agentPath(workspaceIndex, agentIndex) + ".id",
+                            "duplicate agent id \(agentID) (also at \(agentPath(ownerIndex, indexInOwner)).id)")
                     }
-                    agentLocations[agentID] = (workspaceIndex, agent.index)
-                    let agentName = try label(agent.name, at: location + ".name", fail)
-                    let longest = [agentName, name, configuration.owner].reduce(0) { $0 + 1 + $1.utf8.count }
-                    if longest + configuration.suffix.wire.count > DomainName.maximumWireLength {
+                    let agentName = try label(agent.name, at: agentPath(workspaceIndex, agentIndex) + ".name", fail)
+                    if 1 + agentName.utf8.count + fixedLength > DomainName.maximumWireLength {
                         throw fail(
-                            location + ".name",
+                            agentPath(workspaceIndex, agentIndex) + ".name",
                             "\(agentName).\(name).\(configuration.owner).\(configuration.suffix) is longer than 255 bytes")
                     }
-                    state.agents[agentID] = Agent(id: agentID, name: agentName, workspaceID: id)
+                    state.agents.updateValue(Agent(id: agentID, name: agentName, workspaceID: id))
                 }
             }
         }
@@ -179,37 +182,40 @@ public enum StateFile {
     /// A scalar value as read: its string if it is one, and its JSON text for messages.
     struct Field {
         let string: String?
-        let text: String
+        /// The JSON text of a value that is not a string.
+        let other: String
 
         init(_ cursor: inout JSONCursor) throws {
             if try cursor.kind() == .string {
-                let value = try cursor.readString()
-                string = value
-                text = "\"\(value)\""
+                string = try cursor.readString()
+                other = ""
             } else {
                 string = nil
-                text = try cursor.skipValue()
+                other = try cursor.skipValue()
             }
         }
+
+        /// The value as it appeared, for messages.
+        var text: String { string.map { "\"\($0)\"" } ?? other }
     }
 
     private static func identifier(
-        _ value: Field?, at location: String, _ fail: (String, String) -> StateFileError
+        _ value: Field?, at location: @autoclosure () -> String, _ fail: (String, String) -> StateFileError
     ) throws(StateFileError) -> Identifier {
-        guard let value else { throw fail(location, "missing") }
+        guard let value else { throw fail(location(), "missing") }
         guard let text = value.string, let id = Identifier(string: text) else {
-            throw fail(location, "\(value.text) is not a UUID")
+            throw fail(location(), "\(value.text) is not a UUID")
         }
         return id
     }
 
     private static func label(
-        _ value: Field?, at location: String, _ fail: (String, String) -> StateFileError
+        _ value: Field?, at location: @autoclosure () -> String, _ fail: (String, String) -> StateFileError
     ) throws(StateFileError) -> String {
-        guard let value else { throw fail(location, "missing") }
-        guard let text = value.string else { throw fail(location, "\(value.text) is not a string") }
+        guard let value else { throw fail(location(), "missing") }
+        guard let text = value.string else { throw fail(location(), "\(value.text) is not a string") }
         if let reason = DNSLabel.problem(with: text) {
-            throw fail(location, "\(value.text) is not a valid DNS label: it \(reason)")
+            throw fail(location(), "\(value.text) is not a valid DNS label: it \(reason)")
         }
         return DNSLabel.lowercased(text)
     }

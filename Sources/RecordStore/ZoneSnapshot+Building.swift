@@ -12,15 +12,18 @@ extension ZoneSnapshot {
     /// order of a name's addresses) are settled by comparing identifiers and addresses.
     public convenience init(state: WorkspaceState, configuration: ZoneConfiguration, serial: UInt32) {
         var builder = Builder(configuration: configuration, expectedAgents: state.agents.count)
-        for agent in state.agents.values {
-            guard let workspace = state.workspaces[agent.workspaceID] else { continue }
-            builder.add(agent, in: workspace)
+        state.agents.values.withUnsafeBufferPointer { agents in
+            state.workspaces.values.withUnsafeBufferPointer { workspaces in
+                for agent in agents {
+                    guard let position = state.workspaces.position(ofKey: agent.workspaceID) else { continue }
+                    builder.add(agent, in: workspaces[position])
+                }
+            }
         }
         let parts = builder.finish()
         self.init(
             configuration: configuration, hasData: true, serial: serial, forward: parts.forward, answerRecords: parts.answerRecords,
-            reverseAddresses: parts.reverseAddresses, reverseTargetStarts: parts.reverseTargetStarts,
-            reverseTargetBytes: parts.reverseTargetBytes)
+            reverseAddresses: parts.reverseAddresses, reverseTargets: parts.reverseTargets)
     }
 
     /// Accumulates names and records; not shared, used once.
@@ -32,9 +35,8 @@ extension ZoneSnapshot {
         var pending: [Pending] = []
         /// Agent names (lower-cased) end to end, referenced by `pending`.
         var labels: [UInt8] = []
-        /// PTR candidates, and their target names end to end in `reverseTargets`.
+        /// PTR candidates, in arrival order.
         var reverse: [ReverseEntry] = []
-        var reverseTargets: [UInt8] = []
         var key: [UInt8] = []
         let ownerBytes: [UInt8]
 
@@ -49,16 +51,13 @@ extension ZoneSnapshot {
         struct ReverseEntry {
             var address: IPv6Address
             var agent: Identifier
-            var targetStart: UInt32
-            var targetLength: UInt32
+            var target: ZoneSnapshot.PointerTarget
+        }
 
-            /// Address order; for one address, the lowest agent identifier first.
-            static func precedes(_ lhs: ReverseEntry, _ rhs: ReverseEntry) -> Bool {
-                if lhs.address.high != rhs.address.high { return lhs.address.high < rhs.address.high }
-                if lhs.address.low != rhs.address.low { return lhs.address.low < rhs.address.low }
-                if lhs.agent.high != rhs.agent.high { return lhs.agent.high < rhs.agent.high }
-                return lhs.agent.low < rhs.agent.low
-            }
+        /// What is sorted: an address and where its entry is (24 bytes, not the entry's 48).
+        struct ReverseKey {
+            var address: IPv6Address
+            var entry: Int
         }
 
         init(configuration: ZoneConfiguration, expectedAgents: Int) {
@@ -69,10 +68,9 @@ extension ZoneSnapshot {
             pending.reserveCapacity(expectedAgents)
             labels.reserveCapacity(expectedAgents * 8)
             reverse.reserveCapacity(expectedAgents + 1)
-            reverseTargets.reserveCapacity((expectedAgents + 1) * 32)
             forward.sentinelStart = appendRecord(ServiceAddress.resolver)
             forward.hostNameCount = 1
-            addReverse(ServiceAddress.resolver, agent: Identifier(high: 0, low: 0), target: configuration.sentinel.wire)
+            reverse.append(ReverseEntry(address: ServiceAddress.resolver, agent: Identifier(high: 0, low: 0), target: .sentinel))
         }
 
         mutating func add(_ agent: Agent, in workspace: Workspace) {
@@ -86,7 +84,7 @@ extension ZoneSnapshot {
             key.append(UInt8(workspaceLength))
             for byte in workspace.name.utf8 { key.append(ASCII.lowercase(byte)) }
             let (group, inserted) = key.withUnsafeBytes { forward.workspaces.insert($0) }
-            if inserted { forward.groups.append(ForwardIndex.Group()) }
+            if inserted { forward.groups.append(ForwardIndex.Group(nameRecord: forward.workspaces.recordStart(ofEntry: group))) }
 
             let labelStart = UInt32(labels.count)
             for byte in agent.name.utf8 { labels.append(ASCII.lowercase(byte)) }
@@ -95,19 +93,10 @@ extension ZoneSnapshot {
                 Pending(
                     group: UInt32(group), labelStart: labelStart, labelLength: UInt32(agentLength), workspace: workspace.id,
                     address: address))
-
-            // The PTR target: <agent>.<ws>.<owner>.<suffix>, lower-cased.
-            let targetStart = UInt32(reverseTargets.count)
-            reverseTargets.append(UInt8(agentLength))
-            reverseTargets.append(contentsOf: labels[Int(labelStart)...])
-            reverseTargets.append(contentsOf: key)
-            reverseTargets.append(UInt8(ownerBytes.count))
-            reverseTargets.append(contentsOf: ownerBytes)
-            reverseTargets.append(contentsOf: configuration.suffix.wire)
-            reverse.append(
-                ReverseEntry(
-                    address: address, agent: agent.id, targetStart: targetStart,
-                    targetLength: UInt32(reverseTargets.count) - targetStart))
+            // The PTR target, <agent>.<ws>.<owner>.<suffix>, is composed from these labels when asked.
+            let target = ZoneSnapshot.PointerTarget(
+                agentLabelStart: labelStart, agentLabelLength: UInt32(agentLength), workspaceRecord: forward.groups[group].nameRecord)
+            reverse.append(ReverseEntry(address: address, agent: agent.id, target: target))
         }
 
         /// Appends `address`'s AAAA record and returns its offset.
@@ -134,12 +123,6 @@ extension ZoneSnapshot {
             return (start, UInt32(unique.count))
         }
 
-        mutating func addReverse(_ address: IPv6Address, agent: Identifier, target: [UInt8]) {
-            reverse.append(
-                ReverseEntry(address: address, agent: agent, targetStart: UInt32(reverseTargets.count), targetLength: UInt32(target.count)))
-            reverseTargets.append(contentsOf: target)
-        }
-
         private func sameLabel(_ a: Pending, _ b: Pending) -> Bool {
             a.labelLength == b.labelLength
                 && labels[Int(a.labelStart)..<Int(a.labelStart + a.labelLength)]
@@ -147,8 +130,7 @@ extension ZoneSnapshot {
         }
 
         consuming func finish() -> (
-            forward: ForwardIndex, answerRecords: [UInt8], reverseAddresses: [IPv6Address], reverseTargetStarts: [UInt32],
-            reverseTargetBytes: [UInt8]
+            forward: ForwardIndex, answerRecords: [UInt8], reverseAddresses: [IPv6Address], reverseTargets: [ZoneSnapshot.PointerTarget]
         ) {
             // Group the agents by workspace name: a counting sort on the group index.
             let groupCount = forward.groups.count
@@ -166,7 +148,8 @@ extension ZoneSnapshot {
             forward.hasAgents = !pending.isEmpty
             for group in 0..<groupCount {
                 let members = order[firsts[group]..<firsts[group + 1]]
-                var entry = ForwardIndex.Group(agentsStart: UInt32(forward.agents.count))
+                var entry = forward.groups[group]
+                entry.agentsStart = UInt32(forward.agents.count)
                 if members.count == 1 {
                     // The usual case: one workspace of this name, with one agent.
                     let agent = pending[members.first!]
@@ -207,22 +190,24 @@ extension ZoneSnapshot {
             forward.agentLabels = labels
             forward.workspaces.compact()
 
-            reverse.sort(by: ReverseEntry.precedes)
-            var addresses: [IPv6Address] = []
-            var targetStarts: [UInt32] = []
-            var targetBytes: [UInt8] = []
-            addresses.reserveCapacity(reverse.count)
-            targetStarts.reserveCapacity(reverse.count)
-            targetBytes.reserveCapacity(reverseTargets.count)
-            for entry in reverse {
-                // For a shared address only the lowest agent identifier's name is kept.
-                if let last = addresses.last, last == entry.address { continue }
-                addresses.append(entry.address)
-                targetStarts.append(UInt32(targetBytes.count))
-                let start = Int(entry.targetStart)
-                targetBytes.append(contentsOf: reverseTargets[start..<(start + Int(entry.targetLength))])
+            // Address order; for one address only the lowest agent identifier's name is kept.
+            var keys = reverse.indices.map { ReverseKey(address: reverse[$0].address, entry: $0) }
+            reverse.withUnsafeBufferPointer { reverse in
+                keys.sort { lhs, rhs in
+                    if lhs.address != rhs.address { return lhs.address < rhs.address }
+                    return reverse[lhs.entry].agent < reverse[rhs.entry].agent
+                }
             }
-            return (forward, answerRecords, addresses, targetStarts, targetBytes)
+            var addresses: [IPv6Address] = []
+            var targets: [ZoneSnapshot.PointerTarget] = []
+            addresses.reserveCapacity(keys.count)
+            targets.reserveCapacity(keys.count)
+            for key in keys {
+                if let last = addresses.last, last == key.address { continue }
+                addresses.append(key.address)
+                targets.append(reverse[key.entry].target)
+            }
+            return (forward, answerRecords, addresses, targets)
         }
     }
 }

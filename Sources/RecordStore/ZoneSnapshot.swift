@@ -30,10 +30,11 @@ public final class ZoneSnapshot: Sendable {
     /// AAAA resource records, `answerRecordLength` bytes each.
     public let answerRecords: [UInt8]
 
-    /// Reverse zone: addresses in order, and for each the PTR target in wire form.
+    /// Reverse zone: addresses in order, and for each the name its PTR record points to.
     let reverseAddresses: [IPv6Address]
-    let reverseTargetStarts: [UInt32]
-    public let reverseTargetBytes: [UInt8]
+    let reverseTargets: [PointerTarget]
+    /// The sentinel in wire form: the resolver address's PTR target.
+    let sentinelName: [UInt8]
 
     /// Owner pointer (2) + TYPE (2) + CLASS (2) + TTL (4) + RDLENGTH (2) + address (16).
     public static let answerRecordLength = 28
@@ -44,7 +45,7 @@ public final class ZoneSnapshot: Sendable {
 
     init(
         configuration: ZoneConfiguration, hasData: Bool, serial: UInt32, forward: ForwardIndex, answerRecords: [UInt8],
-        reverseAddresses: [IPv6Address], reverseTargetStarts: [UInt32], reverseTargetBytes: [UInt8]
+        reverseAddresses: [IPv6Address], reverseTargets: [PointerTarget]
     ) {
         self.configuration = configuration
         self.hasData = hasData
@@ -56,15 +57,15 @@ public final class ZoneSnapshot: Sendable {
         self.forward = forward
         self.answerRecords = answerRecords
         self.reverseAddresses = reverseAddresses
-        self.reverseTargetStarts = reverseTargetStarts
-        self.reverseTargetBytes = reverseTargetBytes
+        self.reverseTargets = reverseTargets
+        self.sentinelName = configuration.sentinel.wire
     }
 
     /// A snapshot with no data: every in-zone query gets SERVFAIL.
     public static func empty(configuration: ZoneConfiguration) -> ZoneSnapshot {
         ZoneSnapshot(
             configuration: configuration, hasData: false, serial: 0, forward: ForwardIndex(owner: configuration.owner),
-            answerRecords: [], reverseAddresses: [], reverseTargetStarts: [], reverseTargetBytes: [])
+            answerRecords: [], reverseAddresses: [], reverseTargets: [])
     }
 
     /// What a forward name is.
@@ -85,10 +86,23 @@ public final class ZoneSnapshot: Sendable {
         return forward.lookup(key)
     }
 
+    /// The name a PTR record points to: `<agent>.<ws>.<owner>.<suffix>`, or the sentinel.
+    /// Composed from the forward index's labels when answering, so no second copy of every
+    /// name is kept: see ``forEachPart(of:_:)``.
+    public struct PointerTarget: Equatable, Sendable {
+        /// Where the agent's label is in the forward index's agent labels.
+        let agentLabelStart: UInt32
+        let agentLabelLength: UInt32
+        /// Where the workspace's name is in the forward index's table; `UInt32.max` for the
+        /// sentinel.
+        let workspaceRecord: UInt32
+
+        static let sentinel = PointerTarget(agentLabelStart: 0, agentLabelLength: 0, workspaceRecord: .max)
+    }
+
     public enum ReverseResult: Equatable, Sendable {
         case apex
-        /// The PTR target: bytes `range` of ``reverseTargetBytes``, an uncompressed name.
-        case pointer(Range<Int>)
+        case pointer(PointerTarget)
         case emptyNonTerminal
         case absent
     }
@@ -131,8 +145,37 @@ public final class ZoneSnapshot: Sendable {
         }
         guard low < reverseAddresses.count, reverseAddresses[low] <= upperBound else { return .absent }
         if depth < available { return .emptyNonTerminal }
-        let start = Int(reverseTargetStarts[low])
-        let end = low + 1 < reverseTargetStarts.count ? Int(reverseTargetStarts[low + 1]) : reverseTargetBytes.count
-        return .pointer(start..<end)
+        return .pointer(reverseTargets[low])
+    }
+
+    /// Calls `body` with the parts of `target`'s name, in order: end to end they are the
+    /// name in wire form, uncompressed and lower-cased.
+    public func forEachPart(of target: PointerTarget, _ body: (UnsafeRawBufferPointer) -> Void) {
+        if target.workspaceRecord == PointerTarget.sentinel.workspaceRecord {
+            sentinelName.withUnsafeBytes(body)
+            return
+        }
+        withUnsafeBytes(of: UInt8(truncatingIfNeeded: target.agentLabelLength)) { body($0) }
+        forward.agentLabels.withUnsafeBytes { labels in
+            let start = Int(target.agentLabelStart)
+            body(UnsafeRawBufferPointer(rebasing: labels[start..<(start + Int(target.agentLabelLength))]))
+        }
+        forward.workspaces.withKey(atRecord: Int(target.workspaceRecord), body)
+        forward.ownerLabel.withUnsafeBytes(body)
+        forwardApex.withUnsafeBytes(body)
+    }
+
+    /// The length of `target`'s name in wire form.
+    public func length(of target: PointerTarget) -> Int {
+        var length = 0
+        forEachPart(of: target) { length += $0.count }
+        return length
+    }
+
+    /// `target`'s name in wire form.
+    public func name(of target: PointerTarget) -> [UInt8] {
+        var name: [UInt8] = []
+        forEachPart(of: target) { name.append(contentsOf: $0) }
+        return name
     }
 }

@@ -308,17 +308,15 @@ public final class QueryProcessor {
         case .reverse:
             switch snapshot.lookupReverse(relativeName: key) {
             case .apex: found = .apex
-            case .pointer(let range):
+            case .pointer(let target):
                 if query.type == .ptr || query.type == .any {
                     found = .records
                     writer.writePointer(to: Self.questionOffset)
                     writer.writeUInt16(RecordType.ptr.rawValue)
                     writer.writeUInt16(DNSClass.internet.rawValue)
                     writer.writeUInt32(ZoneConfiguration.recordTTL)
-                    writer.writeUInt16(UInt16(range.count))
-                    snapshot.reverseTargetBytes.withUnsafeBytes { targets in
-                        writer.writeBytes(UnsafeRawBufferPointer(rebasing: targets[range]))
-                    }
+                    writer.writeUInt16(UInt16(snapshot.length(of: target)))
+                    snapshot.forEachPart(of: target) { writer.writeBytes($0) }
                     answers = 1
                 } else {
                     found = .empty

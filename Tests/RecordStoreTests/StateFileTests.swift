@@ -56,6 +56,14 @@ struct StateFileTests {
             "state.json: workspaces[0].agents[1].id: duplicate agent id a1b2c3d4-e5f6-4711-8899-aabbccddeeff (also at workspaces[0].agents[0].id)"
         ),
         (
+            // The first sighting is in another workspace, second of its agents.
+            #"{"workspaces":[{"id":"3f1d9a2e-7b4c-4e8a-9f10-112233445566","name":"a","agents":[{"id":"00000000-0000-4000-8000-000000000001","name":"x"},"#
+                + #"{"id":"a1b2c3d4-e5f6-4711-8899-aabbccddeeff","name":"y"}]},{"id":"3f1d9a2e-7b4c-4e8a-9f10-000000000002","name":"b","agents":[]},"#
+                + #"{"id":"3f1d9a2e-7b4c-4e8a-9f10-000000000003","name":"c","agents":[{"id":"00000000-0000-4000-8000-000000000009","name":"z"},"#
+                + #"{"id":"A1B2C3D4-E5F6-4711-8899-AABBCCDDEEFF","name":"w"}]}]}"#,
+            "state.json: workspaces[2].agents[1].id: duplicate agent id a1b2c3d4-e5f6-4711-8899-aabbccddeeff (also at workspaces[0].agents[1].id)"
+        ),
+        (
             #"{"workspaces":[{"id":"3f1d9a2e-7b4c-4e8a-9f10-112233445566","name":"a","agents":[{"id":"a1b2c3d4-e5f6-4711-8899-aabbccddeeff","name":""}]}]}"#,
             "state.json: workspaces[0].agents[0].name: \"\" is not a valid DNS label: it is empty"
         ),

@@ -150,11 +150,12 @@ struct ZoneSnapshotTests {
     @Test func reverseNamesFindAgentsByNibbles() throws {
         let snapshot = ZoneSnapshot(state: Self.demo, configuration: Self.configuration, serial: 1)
         let nibbles = "0.1.f.0.e.0.d.0.c.0.b.0.a.0.9.0.8.0.7.0"
-        guard case .pointer(let range) = Self.reverse(snapshot, nibbles) else {
+        guard case .pointer(let target) = Self.reverse(snapshot, nibbles) else {
             Issue.record("no PTR for the agent address")
             return
         }
-        #expect(Array(snapshot.reverseTargetBytes[range]) == (try DomainName("main.dev.alice.coder.")).wire)
+        #expect(snapshot.name(of: target) == (try DomainName("main.dev.alice.coder.")).wire)
+        #expect(snapshot.length(of: target) == (try DomainName("main.dev.alice.coder.")).wire.count)
         #expect(Self.reverse(snapshot, nibbles.uppercased()) == Self.reverse(snapshot, nibbles))
         #expect(Self.reverse(snapshot, "8.0.7.0") == .emptyNonTerminal)
         #expect(Self.reverse(snapshot, "9.0.7.0") == .absent)
@@ -165,7 +166,7 @@ struct ZoneSnapshotTests {
             Issue.record("no PTR for the resolver address")
             return
         }
-        #expect(Array(snapshot.reverseTargetBytes[sentinel]) == Self.configuration.sentinel.wire)
+        #expect(snapshot.name(of: sentinel) == Self.configuration.sentinel.wire)
     }
 
     @Test func aSharedAddressAlwaysPointsToTheLowestAgentID() throws {
@@ -176,11 +177,11 @@ struct ZoneSnapshotTests {
         ])
         for _ in 0..<5 {
             let snapshot = ZoneSnapshot(state: state, configuration: Self.configuration, serial: 1)
-            guard case .pointer(let range) = Self.reverse(snapshot, "f.f.e.e.d.d.c.c.b.b.a.a.9.9.8.8.1.1.7.4") else {
+            guard case .pointer(let target) = Self.reverse(snapshot, "f.f.e.e.d.d.c.c.b.b.a.a.9.9.8.8.1.1.7.4") else {
                 Issue.record("no PTR")
                 return
             }
-            #expect(Array(snapshot.reverseTargetBytes[range]) == (try DomainName("a.two.alice.coder.")).wire)
+            #expect(snapshot.name(of: target) == (try DomainName("a.two.alice.coder.")).wire)
         }
     }
 

@@ -1,0 +1,242 @@
+/// A value that carries its own identifier: the key it is stored under in an ``IdentifierMap``.
+public protocol IdentifiedValue: Sendable {
+    var id: Identifier { get }
+}
+
+/// A hash map from ``Identifier`` to values that carry their identifier, built for the
+/// workspace state's 100,000-entry bulk loads and lookups.
+///
+/// Swift's `Dictionary` hashes every key with SipHash and keeps keys apart from values; at
+/// this size its lookups are cache misses plus hashing. Here:
+/// - the values live densely in one array, in insertion order (a removal moves the last value
+///   into the hole), and each value holds its key, so a lookup that found its slot reads one
+///   more place in memory;
+/// - the index is open addressing with linear probing over 64-bit slots: 32 bits of the key's
+///   hash (a tag) and the value's position, so probing past other keys reads only the slots;
+///   removal shifts the following slots back, so there are no tombstones;
+/// - UUIDs are random already: the hash is one multiply of the mixed halves with a seed chosen
+///   per process (a file crafted to collide in one process does not collide in the next).
+///
+/// A value type with copy-on-write arrays, like `Dictionary`: a copy shares storage until
+/// either side changes.
+public struct IdentifierMap<Value: IdentifiedValue>: Sendable {
+    /// The values, densely, in insertion order except that a removal moves the last one.
+    public private(set) var values: [Value] = []
+    /// 0: empty; otherwise the hash's high 32 bits << 32 | (position in `values` + 1).
+    private var slots: [UInt64]
+    private var mask: Int
+
+    private static var tagMask: UInt64 { 0xFFFF_FFFF_0000_0000 }
+    private static var minimumSlots: Int { 8 }
+
+    public init() {
+        slots = Array(repeating: 0, count: Self.minimumSlots)
+        mask = Self.minimumSlots - 1
+    }
+
+    public init(minimumCapacity: Int) {
+        self.init()
+        reserveCapacity(minimumCapacity)
+    }
+
+    public var count: Int { values.count }
+    /// The identifiers, in the order of ``values``.
+    public var keys: LazyMapSequence<[Value], Identifier> { values.lazy.map(\.id) }
+    public var isEmpty: Bool { values.isEmpty }
+
+    /// The number of slots for `count` values: at most three quarters full.
+    private static func slotCount(for count: Int) -> Int {
+        var size = minimumSlots
+        while size * 3 < count * 4 { size <<= 1 }
+        return size
+    }
+
+    public mutating func reserveCapacity(_ minimumCapacity: Int) {
+        values.reserveCapacity(minimumCapacity)
+        let size = Self.slotCount(for: minimumCapacity)
+        if size > slots.count { rehash(size: size) }
+    }
+
+    /// Process-wide: every map hashes alike, so maps can be compared and copied cheaply.
+    private static var seed: UInt64 { IdentifierHashSeed.value }
+
+    @inline(__always)
+    static func hash(_ id: Identifier) -> UInt64 {
+        let mixed = (id.high ^ seed) &* 0x9E37_79B9_7F4A_7C15 ^ id.low
+        let product = mixed &* 0xD6E8_FEB8_6659_FD93
+        return product ^ (product >> 32)
+    }
+
+    /// The slot holding `id`, or nil.
+    @inline(__always)
+    private func findSlot(_ id: Identifier, hash: UInt64) -> Int? {
+        let tag = hash & Self.tagMask
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        return slots.withUnsafeBufferPointer { slots in
+            values.withUnsafeBufferPointer { values in
+                while true {
+                    let entry = slots[slot]
+                    if entry == 0 { return nil }
+                    if entry & Self.tagMask == tag {
+                        let position = Int(truncatingIfNeeded: entry & 0xFFFF_FFFF) - 1
+                        if values[position].id == id { return slot }
+                    }
+                    slot = (slot + 1) & mask
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    private func position(ofSlot slot: Int) -> Int {
+        Int(truncatingIfNeeded: slots[slot] & 0xFFFF_FFFF) - 1
+    }
+
+    /// Where the value stored for `id` is in ``values``, or nil.
+    public func position(ofKey id: Identifier) -> Int? {
+        findSlot(id, hash: Self.hash(id)).map { position(ofSlot: $0) }
+    }
+
+    public func contains(_ id: Identifier) -> Bool {
+        findSlot(id, hash: Self.hash(id)) != nil
+    }
+
+    /// Reading gives the value stored for `id`; writing a value stores it (its `id` must be
+    /// `id`), writing nil removes it.
+    public subscript(id: Identifier) -> Value? {
+        get {
+            guard let slot = findSlot(id, hash: Self.hash(id)) else { return nil }
+            return values[position(ofSlot: slot)]
+        }
+        set {
+            if let newValue {
+                precondition(newValue.id == id, "IdentifierMap: a value stored under another identifier")
+                updateValue(newValue)
+            } else {
+                removeValue(forKey: id)
+            }
+        }
+    }
+
+    /// Stores `value` under its own identifier; returns the value it replaced, if any.
+    @discardableResult
+    public mutating func updateValue(_ value: Value) -> Value? {
+        let hash = Self.hash(value.id)
+        if let slot = findSlot(value.id, hash: hash) {
+            let position = position(ofSlot: slot)
+            let old = values[position]
+            values[position] = value
+            return old
+        }
+        if (values.count + 1) * 4 > slots.count * 3 { rehash(size: slots.count * 2) }
+        values.append(value)
+        place(hash: hash, position: values.count - 1)
+        return nil
+    }
+
+    /// Dictionary's spelling; `key` must be `value.id`.
+    @discardableResult
+    public mutating func updateValue(_ value: Value, forKey key: Identifier) -> Value? {
+        precondition(value.id == key, "IdentifierMap: a value stored under another identifier")
+        return updateValue(value)
+    }
+
+    /// Removes the value stored for `key`; returns it, or nil if there was none.
+    @discardableResult
+    public mutating func removeValue(forKey key: Identifier) -> Value? {
+        guard let slot = findSlot(key, hash: Self.hash(key)) else { return nil }
+        let position = position(ofSlot: slot)
+        removeSlot(slot)
+        let last = values.count - 1
+        if position != last {
+            // The last value moves into the hole: repoint its slot.
+            let moved = values[last]
+            let movedSlot = findSlot(moved.id, hash: Self.hash(moved.id))!
+            slots[movedSlot] = slots[movedSlot] & Self.tagMask | UInt64(position + 1)
+            values.swapAt(position, last)
+        }
+        return values.removeLast()
+    }
+
+    /// Removes every value for which `shouldBeRemoved` is true.
+    public mutating func removeAll(where shouldBeRemoved: (Value) throws -> Bool) rethrows {
+        let kept = try values.filter { try !shouldBeRemoved($0) }
+        guard kept.count != values.count else { return }
+        self = IdentifierMap(kept)
+    }
+
+    /// The values for which `isIncluded` is true.
+    public func filter(_ isIncluded: (Value) throws -> Bool) rethrows -> IdentifierMap {
+        try IdentifierMap(values.filter(isIncluded))
+    }
+
+    /// From values with distinct identifiers (a later value replaces an earlier one with the
+    /// same identifier).
+    public init(_ values: some Sequence<Value>) {
+        self.init(minimumCapacity: values.underestimatedCount)
+        for value in values { updateValue(value) }
+    }
+
+    /// Empties slot `slot`, shifting back the slots after it that would otherwise be cut off
+    /// from their home slot (linear probing's deletion without tombstones).
+    private mutating func removeSlot(_ slot: Int) {
+        var hole = slot
+        var next = (slot + 1) & mask
+        while slots[next] != 0 {
+            let home = Int(truncatingIfNeeded: Self.hash(values[position(ofSlot: next)].id)) & mask
+            // Move `next` into the hole unless its home lies cyclically in (hole, next].
+            let distanceToNext = (next - home) & mask
+            let distanceToHole = (hole - home) & mask
+            if distanceToHole < distanceToNext {
+                slots[hole] = slots[next]
+                hole = next
+            }
+            next = (next + 1) & mask
+        }
+        slots[hole] = 0
+    }
+
+    @inline(__always)
+    private mutating func place(hash: UInt64, position: Int) {
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        slots.withUnsafeMutableBufferPointer { slots in
+            while slots[slot] != 0 { slot = (slot + 1) & mask }
+            slots[slot] = hash & Self.tagMask | UInt64(position + 1)
+        }
+    }
+
+    private mutating func rehash(size: Int) {
+        slots = Array(repeating: 0, count: size)
+        mask = size - 1
+        for position in values.indices {
+            place(hash: Self.hash(values[position].id), position: position)
+        }
+    }
+}
+
+/// The per-process hash seed of ``IdentifierMap``.
+enum IdentifierHashSeed {
+    static let value = UInt64.random(in: 0...UInt64.max)
+}
+
+extension IdentifierMap: Equatable where Value: Equatable {
+    /// The same identifiers with equal values, whatever the order.
+    public static func == (lhs: IdentifierMap, rhs: IdentifierMap) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        return lhs.values.allSatisfy { rhs[$0.id] == $0 }
+    }
+}
+
+extension IdentifierMap: ExpressibleByDictionaryLiteral {
+    /// `[id: value, ...]`, each value's `id` being its key.
+    public init(dictionaryLiteral elements: (Identifier, Value)...) {
+        self.init(minimumCapacity: elements.count)
+        for (key, value) in elements { updateValue(value, forKey: key) }
+    }
+}
+
+extension IdentifierMap: Sequence {
+    /// The values, in storage order.
+    public func makeIterator() -> IndexingIterator<[Value]> { values.makeIterator() }
+    public var underestimatedCount: Int { values.count }
+}
