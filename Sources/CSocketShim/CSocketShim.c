@@ -7,7 +7,8 @@
 
 struct cdns_batch {
     int count;
-    size_t size;
+    size_t receive_size, receive_stride;
+    size_t reply_size, reply_stride;
     unsigned char *receive_buffers;
     unsigned char *reply_buffers;
     struct mmsghdr *receive_headers;
@@ -18,14 +19,21 @@ struct cdns_batch {
     struct iovec *send_iovecs;
 };
 
-cdns_batch *cdns_batch_create(int count, size_t size) {
-    if (count <= 0 || size == 0) return NULL;
+// Rounded up to whole cache lines, plus one line: buffer i starts i lines further into a page
+// than buffer 0, so consecutive buffers use different cache sets.
+static size_t stride_for(size_t size) { return (size + 63) / 64 * 64 + 64; }
+
+cdns_batch *cdns_batch_create(int count, size_t receive_size, size_t reply_size) {
+    if (count <= 0 || receive_size == 0 || reply_size == 0) return NULL;
     cdns_batch *b = calloc(1, sizeof(*b));
     if (!b) return NULL;
     b->count = count;
-    b->size = size;
-    b->receive_buffers = malloc((size_t)count * size);
-    b->reply_buffers = malloc((size_t)count * size);
+    b->receive_size = receive_size;
+    b->receive_stride = stride_for(receive_size);
+    b->reply_size = reply_size;
+    b->reply_stride = stride_for(reply_size);
+    b->receive_buffers = aligned_alloc(64, (size_t)count * b->receive_stride);
+    b->reply_buffers = aligned_alloc(64, (size_t)count * b->reply_stride);
     b->receive_headers = calloc((size_t)count, sizeof(struct mmsghdr));
     b->receive_iovecs = calloc((size_t)count, sizeof(struct iovec));
     b->peers = calloc((size_t)count, sizeof(struct sockaddr_storage));
@@ -57,8 +65,8 @@ int cdns_batch_capacity(const cdns_batch *b) { return b->count; }
 
 int cdns_batch_receive(cdns_batch *b, int fd) {
     for (int i = 0; i < b->count; i++) {
-        b->receive_iovecs[i].iov_base = b->receive_buffers + (size_t)i * b->size;
-        b->receive_iovecs[i].iov_len = b->size;
+        b->receive_iovecs[i].iov_base = b->receive_buffers + (size_t)i * b->receive_stride;
+        b->receive_iovecs[i].iov_len = b->receive_size;
         struct msghdr *h = &b->receive_headers[i].msg_hdr;
         memset(h, 0, sizeof(*h));
         h->msg_name = &b->peers[i];
@@ -79,24 +87,24 @@ const unsigned char *cdns_batch_datagram(const cdns_batch *b, int i, size_t *len
     size_t len = b->receive_headers[i].msg_len;
     // A datagram larger than the buffer is cut short by the kernel (MSG_TRUNC in msg_flags);
     // report it whole-length-capped so the parser sees a message that "ends early".
-    if (len > b->size) len = b->size;
+    if (len > b->receive_size) len = b->receive_size;
     *length = len;
-    return b->receive_buffers + (size_t)i * b->size;
+    return b->receive_buffers + (size_t)i * b->receive_stride;
 }
 
 unsigned char *cdns_batch_reply_buffer(cdns_batch *b, int i) {
-    return b->reply_buffers + (size_t)i * b->size;
+    return b->reply_buffers + (size_t)i * b->reply_stride;
 }
 
 void cdns_batch_set_reply(cdns_batch *b, int i, size_t length) {
-    b->reply_lengths[i] = length > b->size ? b->size : length;
+    b->reply_lengths[i] = length > b->reply_size ? b->reply_size : length;
 }
 
 int cdns_batch_send(cdns_batch *b, int fd, int received) {
     int n = 0;
     for (int i = 0; i < received && i < b->count; i++) {
         if (b->reply_lengths[i] == 0) continue;
-        b->send_iovecs[n].iov_base = b->reply_buffers + (size_t)i * b->size;
+        b->send_iovecs[n].iov_base = b->reply_buffers + (size_t)i * b->reply_stride;
         b->send_iovecs[n].iov_len = b->reply_lengths[i];
         struct msghdr *h = &b->send_headers[n].msg_hdr;
         memset(h, 0, sizeof(*h));

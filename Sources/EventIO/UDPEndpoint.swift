@@ -17,22 +17,25 @@ public final class UDPEndpoint {
     public let address: SocketAddress
     private let fd: Int32
     private let batch: OpaquePointer
-    private let bufferSize: Int
+    private let replySize: Int
     private let handler: DatagramHandler
     private var readEvent: EventHandle?
 
     /// How many batches one wake-up may take before letting other events run.
     private static let batchesPerWakeup = 8
 
+    /// - Parameters:
+    ///   - receiveSize: the longest datagram read whole; a longer one is cut to this length.
+    ///   - replySize: the longest reply the handler may write.
     public init(
         loop: EventLoop, address: SocketAddress, handler: DatagramHandler, batchSize: Int = 32,
-        bufferSize: Int = 65535, reusePort: Bool = false
+        receiveSize: Int = 65535, replySize: Int = 65535, reusePort: Bool = false
     ) throws(EventIOError) {
         self.address = address
         self.handler = handler
-        self.bufferSize = bufferSize
+        self.replySize = replySize
         fd = try Socket.bind(address, kind: .udp, reusePort: reusePort)
-        guard let batch = cdns_batch_create(Int32(batchSize), bufferSize) else {
+        guard let batch = cdns_batch_create(Int32(batchSize), receiveSize, replySize) else {
             Socket.close(fd)
             throw .system(call: "malloc", context: "UDP batch buffers", errno: ENOMEM)
         }
@@ -57,7 +60,7 @@ public final class UDPEndpoint {
             for index in 0..<received {
                 var length = 0
                 let data = cdns_batch_datagram(batch, Int32(index), &length)!
-                let reply = UnsafeMutableRawBufferPointer(start: cdns_batch_reply_buffer(batch, Int32(index)), count: bufferSize)
+                let reply = UnsafeMutableRawBufferPointer(start: cdns_batch_reply_buffer(batch, Int32(index)), count: replySize)
                 let replyLength = handler.handle(UnsafeRawBufferPointer(start: data, count: length), reply: reply)
                 cdns_batch_set_reply(batch, Int32(index), replyLength)
             }

@@ -11,6 +11,11 @@ public struct ServerOptions: Sendable {
     public var maximumTCPConnections: Int
     /// Datagrams per recvmmsg/sendmmsg.
     public var udpBatchSize: Int
+    /// The longest UDP query read whole: longer ones are cut short and get FORMERR. Queries
+    /// are a name and an OPT record; 4096 bytes leaves room for any padding or cookie, and
+    /// keeps a batch's buffers within a few pages (65,535-byte buffers spread each batch
+    /// over 32 pages and their TLB entries).
+    public static let udpReceiveSize = 4096
 
     public init(listen: [SocketAddress], tcpIdleTimeout: Double = 5, maximumTCPConnections: Int = 256, udpBatchSize: Int = 32) {
         self.listen = listen
@@ -40,7 +45,7 @@ public final class DNSServer {
                 udpEndpoints.append(
                     try UDPEndpoint(
                         loop: loop, address: address, handler: responder, batchSize: options.udpBatchSize,
-                        reusePort: loops.count > 1))
+                        receiveSize: ServerOptions.udpReceiveSize, replySize: QueryProcessor.maximumUDPPayload, reusePort: loops.count > 1))
             }
         }
         let loop = loops[0]

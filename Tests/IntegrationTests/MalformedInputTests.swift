@@ -17,6 +17,14 @@ struct MalformedInputTests {
 
     static let recursionDesired = Header.Bit.recursionDesired
 
+    /// An OPT record (RFC 6891) with one EDNS padding option (RFC 7830) of `length` zero bytes.
+    static func paddedOPT(_ length: Int) -> [UInt8] {
+        let optionLength = UInt16(length)
+        let dataLength = optionLength + 4
+        return [0, 0, 41, 0x04, 0xD0, 0, 0, 0, 0, UInt8(dataLength >> 8), UInt8(dataLength & 0xFF), 0, 12]
+            + [UInt8(optionLength >> 8), UInt8(optionLength & 0xFF)] + [UInt8](repeating: 0, count: length)
+    }
+
     enum Expected: Sendable {
         case noReply
         /// A 12-byte reply: this RCODE and opcode, ID and RD copied, every count zero.
@@ -82,6 +90,15 @@ struct MalformedInputTests {
             },
             expected: .headerOnly(.formatError, opcode: 0)),
         Case(
+            // The server reads 4096 bytes of a datagram (docs/behaviour.md): this one is cut
+            // inside its OPT record.
+            description: "a 5,000-byte query, padded", id: 0xABAB,
+            packet: {
+                let packet = header(id: 0xABAB, flags: recursionDesired, questions: 1, additional: 1) + question
+                return packet + paddedOPT(5000 - packet.count - 15)
+            },
+            expected: .headerOnly(.formatError, opcode: 0)),
+        Case(
             description: "a question for type OPT", id: 0xAAAA,
             packet: { try DNSQuery.bytes(id: 0xAAAA, name: "myws.coder", type: .opt, flags: recursionDesired) },
             expected: .headerOnly(.formatError, opcode: 0)),
@@ -113,6 +130,19 @@ struct MalformedInputTests {
             // The next ordinary query is answered, and it is the first reply on the socket.
             let reply = try socket.exchange(try DNSQuery.bytes(id: 0xBEEF, name: "myws.coder", type: .aaaa))
             #expect(reply.header.id == 0xBEEF)
+            #expect(reply.rcode == .noError)
+            #expect(reply.answerAddresses == [ipv6(Demo.mywsMain)])
+        }
+    }
+
+    @Test func aQueryPaddedToFourThousandBytesIsAnswered() throws {
+        try ServerProcess.withServer { server in
+            let socket = try RawSocket(.udp, to: .ipv4, port: server.port)
+            var packet = Self.header(id: 0x4000, flags: Self.recursionDesired, questions: 1, additional: 1) + Self.question
+            packet += Self.paddedOPT(4000 - packet.count - 15)
+            #expect(packet.count == 4000)
+            let reply = try socket.exchange(packet)
+            #expect(reply.header.id == 0x4000)
             #expect(reply.rcode == .noError)
             #expect(reply.answerAddresses == [ipv6(Demo.mywsMain)])
         }

@@ -22,6 +22,26 @@ struct IdentifierTests {
         #expect(Identifier(string: text) == nil)
     }
 
+    @Test func everyByteThatIsNotAHexDigitIsRejectedInEveryDigitPosition() {
+        let valid = Array("a1b2c3d4-e5f6-4711-8899-aabbccddeeff".utf8)
+        let hexDigits = Set("0123456789abcdefABCDEF".utf8)
+        for position in valid.indices where ![8, 13, 18, 23].contains(position) {
+            for byte in UInt8.min...UInt8.max where byte < 0x80 {
+                var text = valid
+                text[position] = byte
+                let parsed = Identifier(string: String(decoding: text, as: UTF8.self))
+                #expect((parsed != nil) == hexDigits.contains(byte), "byte \(byte) at \(position)")
+                if let parsed, hexDigits.contains(byte) {
+                    // The digit lands in its own nibble.
+                    let nibble = Int(String(UnicodeScalar(byte)), radix: 16)!
+                    let digitIndex = position - [8, 13, 18, 23].filter { $0 < position }.count
+                    let half = digitIndex < 16 ? parsed.high : parsed.low
+                    #expect(Int((half >> UInt64(4 * (15 - digitIndex % 16))) & 0xF) == nibble)
+                }
+            }
+        }
+    }
+
     @Test func rawBytesMustBeSixteen() {
         #expect(Identifier(bytes: [UInt8](repeating: 1, count: 15)) == nil)
         #expect(Identifier(bytes: [UInt8](repeating: 1, count: 17)) == nil)
