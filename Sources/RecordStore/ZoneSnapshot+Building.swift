@@ -14,13 +14,13 @@ extension ZoneSnapshot {
         var builder = Builder(configuration: configuration, expectedAgents: state.agents.count)
         state.agents.values.withUnsafeBufferPointer { agents in
             state.workspaces.values.withUnsafeBufferPointer { workspaces in
-                for agent in agents {
+                for (index, agent) in agents.enumerated() {
                     guard let position = state.workspaces.position(ofKey: agent.workspaceID) else { continue }
-                    builder.add(agent, in: workspaces[position])
+                    builder.add(agent, at: index, in: workspaces[position])
                 }
             }
         }
-        let parts = builder.finish()
+        let parts = builder.finish(agents: state.agents.values)
         self.init(
             configuration: configuration, hasData: true, serial: serial, forward: parts.forward, answerRecords: parts.answerRecords,
             reverseAddresses: parts.reverseAddresses, reverseTargets: parts.reverseTargets)
@@ -35,30 +35,26 @@ extension ZoneSnapshot {
         var pending: [Pending] = []
         /// Agent names (lower-cased) end to end, referenced by `pending`.
         var labels: [UInt8] = []
-        /// PTR candidates, in arrival order.
-        var reverse: [ReverseEntry] = []
         var key: [UInt8] = []
         let ownerBytes: [UInt8]
 
+        /// 32 bytes: the agent itself is found by its place in the state's agents.
         struct Pending {
             var group: UInt32
             var labelStart: UInt32
             var labelLength: UInt32
-            var workspace: Identifier
+            /// Where the agent is in the state's `agents.values`.
+            var agent: UInt32
             var address: IPv6Address
         }
 
-        struct ReverseEntry {
-            var address: IPv6Address
-            var agent: Identifier
-            var target: ZoneSnapshot.PointerTarget
-        }
-
-        /// What is sorted: an address and where its entry is (24 bytes, not the entry's 48).
+        /// What the reverse zone is sorted by: an address and its pending entry (or
+        /// ``sentinelEntry``).
         struct ReverseKey {
             var address: IPv6Address
             var entry: Int
         }
+        static let sentinelEntry = -1
 
         init(configuration: ZoneConfiguration, expectedAgents: Int) {
             self.configuration = configuration
@@ -67,13 +63,12 @@ extension ZoneSnapshot {
             answerRecords.reserveCapacity((expectedAgents + 1) * ZoneSnapshot.answerRecordLength)
             pending.reserveCapacity(expectedAgents)
             labels.reserveCapacity(expectedAgents * 8)
-            reverse.reserveCapacity(expectedAgents + 1)
             forward.sentinelStart = appendRecord(ServiceAddress.resolver)
             forward.hostNameCount = 1
-            reverse.append(ReverseEntry(address: ServiceAddress.resolver, agent: Identifier(high: 0, low: 0), target: .sentinel))
         }
 
-        mutating func add(_ agent: Agent, in workspace: Workspace) {
+        /// Adds `agent`, found at `index` of the state's agents, of `workspace`.
+        mutating func add(_ agent: Agent, at index: Int, in workspace: Workspace) {
             let agentLength = agent.name.utf8.count
             let workspaceLength = workspace.name.utf8.count
             // The longest name: <agent>.<ws>.<owner>.<suffix>.
@@ -90,26 +85,17 @@ extension ZoneSnapshot {
             for byte in agent.name.utf8 { labels.append(ASCII.lowercase(byte)) }
             let address = ServiceAddress.agent(agent.id)
             pending.append(
-                Pending(
-                    group: UInt32(group), labelStart: labelStart, labelLength: UInt32(agentLength), workspace: workspace.id,
-                    address: address))
-            // The PTR target, <agent>.<ws>.<owner>.<suffix>, is composed from these labels when asked.
-            let target = ZoneSnapshot.PointerTarget(
-                agentLabelStart: labelStart, agentLabelLength: UInt32(agentLength), workspaceRecord: forward.groups[group].nameRecord)
-            reverse.append(ReverseEntry(address: address, agent: agent.id, target: target))
+                Pending(group: UInt32(group), labelStart: labelStart, labelLength: UInt32(agentLength), agent: UInt32(index), address: address))
         }
 
         /// Appends `address`'s AAAA record and returns its offset.
         mutating func appendRecord(_ address: IPv6Address) -> UInt32 {
             let offset = UInt32(answerRecords.count)
             let ttl = ZoneConfiguration.recordTTL
-            answerRecords.append(contentsOf: [
-                0xC0, 0x0C,  // NAME: pointer to the question name at offset 12
-                0x00, 0x1C,  // TYPE: AAAA
-                0x00, 0x01,  // CLASS: IN
-                UInt8(ttl >> 24), UInt8((ttl >> 16) & 0xFF), UInt8((ttl >> 8) & 0xFF), UInt8(ttl & 0xFF),
-                0x00, 0x10,  // RDLENGTH: 16
-            ])
+            // NAME: a pointer to the question name at offset 12; TYPE AAAA; CLASS IN.
+            withUnsafeBytes(of: (UInt16(0xC00C).bigEndian, UInt16(28).bigEndian, UInt16(1).bigEndian)) { answerRecords.append(contentsOf: $0) }
+            withUnsafeBytes(of: ttl.bigEndian) { answerRecords.append(contentsOf: $0) }
+            withUnsafeBytes(of: UInt16(16).bigEndian) { answerRecords.append(contentsOf: $0) }  // RDLENGTH
             withUnsafeBytes(of: address.high.bigEndian) { answerRecords.append(contentsOf: $0) }
             withUnsafeBytes(of: address.low.bigEndian) { answerRecords.append(contentsOf: $0) }
             return offset
@@ -129,7 +115,8 @@ extension ZoneSnapshot {
                     .elementsEqual(labels[Int(b.labelStart)..<Int(b.labelStart + b.labelLength)])
         }
 
-        consuming func finish() -> (
+        /// `agents`: the state's agents, as `add` was given their places.
+        consuming func finish(agents: [Agent]) -> (
             forward: ForwardIndex, answerRecords: [UInt8], reverseAddresses: [IPv6Address], reverseTargets: [ZoneSnapshot.PointerTarget]
         ) {
             // Group the agents by workspace name: a counting sort on the group index.
@@ -175,8 +162,9 @@ extension ZoneSnapshot {
                         forward.hostNameCount += 2
                     }
                     var perWorkspace: [Identifier: Int] = [:]
-                    for member in members { perWorkspace[pending[member].workspace, default: 0] += 1 }
-                    let singles = members.filter { perWorkspace[pending[$0].workspace] == 1 }.map { pending[$0].address }
+                    func workspace(_ member: Int) -> Identifier { agents[Int(pending[member].agent)].workspaceID }
+                    for member in members { perWorkspace[workspace(member), default: 0] += 1 }
+                    let singles = members.filter { perWorkspace[workspace($0)] == 1 }.map { pending[$0].address }
                     if !singles.isEmpty {
                         let span = appendRecords(singles)
                         entry.shortStart = span.start
@@ -191,11 +179,19 @@ extension ZoneSnapshot {
             forward.workspaces.compact()
 
             // Address order; for one address only the lowest agent identifier's name is kept.
-            var keys = reverse.indices.map { ReverseKey(address: reverse[$0].address, entry: $0) }
-            reverse.withUnsafeBufferPointer { reverse in
-                keys.sort { lhs, rhs in
-                    if lhs.address != rhs.address { return lhs.address < rhs.address }
-                    return reverse[lhs.entry].agent < reverse[rhs.entry].agent
+            var keys: [ReverseKey] = []
+            keys.reserveCapacity(pending.count + 1)
+            keys.append(ReverseKey(address: ServiceAddress.resolver, entry: Self.sentinelEntry))
+            for (index, entry) in pending.enumerated() { keys.append(ReverseKey(address: entry.address, entry: index)) }
+            pending.withUnsafeBufferPointer { pending in
+                agents.withUnsafeBufferPointer { agents in
+                    func agentID(_ entry: Int) -> Identifier {
+                        entry == Self.sentinelEntry ? Identifier(high: 0, low: 0) : agents[Int(pending[entry].agent)].id
+                    }
+                    keys.sort { lhs, rhs in
+                        if lhs.address != rhs.address { return lhs.address < rhs.address }
+                        return agentID(lhs.entry) < agentID(rhs.entry)
+                    }
                 }
             }
             var addresses: [IPv6Address] = []
@@ -205,7 +201,16 @@ extension ZoneSnapshot {
             for key in keys {
                 if let last = addresses.last, last == key.address { continue }
                 addresses.append(key.address)
-                targets.append(reverse[key.entry].target)
+                if key.entry == Self.sentinelEntry {
+                    targets.append(.sentinel)
+                } else {
+                    // <agent>.<ws>.<owner>.<suffix>, composed from these labels when asked.
+                    let entry = pending[key.entry]
+                    targets.append(
+                        ZoneSnapshot.PointerTarget(
+                            agentLabelStart: entry.labelStart, agentLabelLength: entry.labelLength,
+                            workspaceRecord: forward.groups[Int(entry.group)].nameRecord))
+                }
             }
             return (forward, answerRecords, addresses, targets)
         }
