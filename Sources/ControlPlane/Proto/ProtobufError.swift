@@ -28,10 +28,10 @@ public enum ProtobufError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .truncatedVarint(let at): "truncated varint at byte \(at)"
-        case .overlongVarint(let at): "varint longer than 64 bits at byte \(at)"
+        case .overlongVarint(let at): "overlong varint (over 10 bytes or 64 bits) at byte \(at)"
         case .truncatedFixed(let bits, let at): "truncated fixed\(bits) at byte \(at)"
         case .lengthPastEnd(let at, let length, let available):
-            "length \(length) at byte \(at) runs past the end (\(available) bytes left)"
+            "length \(length) at byte \(at) runs past the end (bytes left: \(available))"
         case .fieldZero(let at): "field number 0 at byte \(at)"
         case .fieldNumberTooLarge(let at): "field number over 536870911 at byte \(at)"
         case .group(let type, let field, let at): "group (wire type \(type)) for field \(field) at byte \(at): groups are not supported"

@@ -47,13 +47,18 @@ struct ProtobufReader {
     /// A base-128 varint, least significant group first: at most 10 bytes, and the 10th
     /// may only carry the 64th bit. Non-minimal encodings (`80 00` for 0) are valid protobuf
     /// and accepted.
+    @inline(__always)
     mutating func readVarint() throws(ProtobufError) -> UInt64 {
-        let start = position
-        // Most varints here (tags, short lengths, statuses) are one byte.
-        if start < end, message[start] < 0x80 {
-            position = start + 1
-            return UInt64(message[start])
+        // Most varints here (tags, short lengths, statuses) are one byte: inline that case.
+        if position < end, message[position] < 0x80 {
+            defer { position += 1 }
+            return UInt64(message[position])
         }
+        return try readLongVarint()
+    }
+
+    private mutating func readLongVarint() throws(ProtobufError) -> UInt64 {
+        let start = position
         var value: UInt64 = 0
         var shift: UInt64 = 0
         var index = start
@@ -74,6 +79,7 @@ struct ProtobufReader {
 
     /// The next tag. Field number 0, field numbers past 2^29 - 1, groups and undefined wire
     /// types are errors whether or not the field is one of the schema's.
+    @inline(__always)
     mutating func readTag() throws(ProtobufError) -> ProtobufTag {
         let offset = position
         let key = try readVarint()
@@ -90,6 +96,7 @@ struct ProtobufReader {
 
     /// A length-delimited field's bytes, as a range of the message, after checking the
     /// length against what is left of the message being read.
+    @inline(__always)
     mutating func readLengthDelimited() throws(ProtobufError) -> Range<Int> {
         let offset = position
         let length = try readVarint()

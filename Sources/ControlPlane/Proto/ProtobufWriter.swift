@@ -35,7 +35,8 @@ struct ProtobufWriter {
         writeTag(field: field, wireType: .lengthDelimited)
         writeVarint(UInt64(id.length))
         if let identifier = id.identifier {
-            bytes.append(contentsOf: identifier.bytes)
+            withUnsafeBytes(of: identifier.high.bigEndian) { bytes.append(contentsOf: $0) }
+            withUnsafeBytes(of: identifier.low.bigEndian) { bytes.append(contentsOf: $0) }
         } else {
             bytes.append(contentsOf: repeatElement(0, count: id.length))
         }

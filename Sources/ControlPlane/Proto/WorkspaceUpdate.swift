@@ -85,6 +85,13 @@ public struct WorkspaceUpdate: Equatable, Sendable {
 extension WorkspaceUpdate: ProtobufMessage {
     init(from reader: inout ProtobufReader) throws(ProtobufError) {
         self.init()
+        // Each array allocated once, at its final size: growing them by doubling would cost a
+        // 100,000-workspace snapshot more in copying and page faults than the decoding does.
+        let counts = Self.elementCounts(reader)
+        upsertedWorkspaces.reserveCapacity(counts[1])
+        upsertedAgents.reserveCapacity(counts[2])
+        deletedWorkspaces.reserveCapacity(counts[3])
+        deletedAgents.reserveCapacity(counts[4])
         while !reader.isAtEnd {
             let tag = try reader.readTag()
             switch (tag.field, tag.wireType) {
@@ -95,6 +102,18 @@ extension WorkspaceUpdate: ProtobufMessage {
             default: try reader.skipField(tag)
             }
         }
+    }
+
+    /// How many length-delimited fields of each number 1 to 4 the message has, by a skim over
+    /// the top-level tags that stops at the first malformed byte (the decoding reports it).
+    private static func elementCounts(_ reader: ProtobufReader) -> [Int] {
+        var skim = reader
+        var counts = [0, 0, 0, 0, 0]
+        while !skim.isAtEnd {
+            guard let tag = try? skim.readTag(), (try? skim.skipField(tag)) != nil else { break }
+            if tag.wireType == .lengthDelimited && tag.field <= 4 { counts[Int(tag.field)] += 1 }
+        }
+        return counts
     }
 
     /// One element of a repeated message field; an error inside it names the element.
