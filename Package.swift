@@ -9,7 +9,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
-        .package(url: "https://github.com/apple/swift-protobuf", from: "1.30.0"),
     ],
     targets: [
         // C, fenced: libevent through pkg-config, and the socket calls Glibc does not expose.
@@ -38,7 +37,6 @@ let package = Package(
             name: "ControlPlane",
             dependencies: [
                 "RecordStore", "EventIO",
-                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Proto/tailnet.proto"]

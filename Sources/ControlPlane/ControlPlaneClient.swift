@@ -214,9 +214,8 @@ public final class ControlPlaneClient: Sendable {
         mutating func serve(_ fd: Int32) {
             client.statistics.connections.add(1, ordering: .relaxed)
             disconnectedSince = nil
-            var request = WorkspaceUpdatesRequest()
-            if let owner = client.options.ownerID { request.workspaceOwnerID = Data(owner.bytes) }
-            guard let requestBytes: [UInt8] = try? request.serializedBytes(), writeAll(fd, DelimitedFramer.frame(requestBytes)) else {
+            let request = WorkspaceUpdatesRequest(workspaceOwnerID: client.options.ownerID.map(IdentifierField.init) ?? .empty)
+            guard writeAll(fd, DelimitedFramer.frame(request.serializedBytes())) else {
                 logger.info("control-plane connection failed while sending the request", metadata: ["endpoint": "\(client.options.endpoint)"])
                 return
             }

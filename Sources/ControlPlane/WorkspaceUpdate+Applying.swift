@@ -1,8 +1,4 @@
-import Foundation
 import RecordStore
-
-public typealias WorkspaceUpdate = Coder_Tailnet_V2_WorkspaceUpdate
-public typealias WorkspaceUpdatesRequest = Coder_Tailnet_V2_WorkspaceUpdatesRequest
 
 /// Why an update was rejected. The whole message is refused: nothing of it is applied.
 public enum UpdateError: Error, Equatable, CustomStringConvertible {
@@ -32,52 +28,51 @@ extension WorkspaceState {
         var state = self
         state.workspaces.reserveCapacity(state.workspaces.count + update.upsertedWorkspaces.count)
         state.agents.reserveCapacity(state.agents.count + update.upsertedAgents.count)
+        // Field paths for error messages are only built when something is wrong.
         for (index, workspace) in update.upsertedWorkspaces.enumerated() {
-            let field = "upserted_workspaces[\(index)]"
-            let id = try Self.identifier(workspace.id, field: field + ".id")
-            let name = try Self.label(workspace.name, field: field + ".name")
-            let status = WorkspaceStatus(rawValue: workspace.status.rawValue) ?? .unknown
-            state.workspaces[id] = Workspace(id: id, name: name, status: status)
+            let id = try Self.identifier(workspace.id) { "upserted_workspaces[\(index)].id" }
+            let name = try Self.label(workspace.name) { "upserted_workspaces[\(index)].name" }
+            state.workspaces[id] = Workspace(id: id, name: name, status: workspace.status)
         }
         for (index, agent) in update.deletedAgents.enumerated() {
-            state.agents[try Self.identifier(agent.id, field: "deleted_agents[\(index)].id")] = nil
+            _ = state.agents.removeValue(forKey: try Self.identifier(agent.id) { "deleted_agents[\(index)].id" })
         }
         if !update.deletedWorkspaces.isEmpty {
             var deleted = Set<Identifier>()
             for (index, workspace) in update.deletedWorkspaces.enumerated() {
-                let id = try Self.identifier(workspace.id, field: "deleted_workspaces[\(index)].id")
-                state.workspaces[id] = nil
+                let id = try Self.identifier(workspace.id) { "deleted_workspaces[\(index)].id" }
+                _ = state.workspaces.removeValue(forKey: id)
                 deleted.insert(id)
             }
-            state.agents.removeAll { deleted.contains($0.workspaceID) }
+            var orphans: [Identifier] = []
+            for agent in state.agents.values where deleted.contains(agent.workspaceID) { orphans.append(agent.id) }
+            for id in orphans { _ = state.agents.removeValue(forKey: id) }
         }
+        let fixedLength = 1 + configuration.owner.utf8.count + configuration.suffix.wire.count
         for (index, agent) in update.upsertedAgents.enumerated() {
-            let field = "upserted_agents[\(index)]"
-            let id = try Self.identifier(agent.id, field: field + ".id")
-            let workspaceID = try Self.identifier(agent.workspaceID, field: field + ".workspace_id")
-            let name = try Self.label(agent.name, field: field + ".name")
+            let id = try Self.identifier(agent.id) { "upserted_agents[\(index)].id" }
+            let workspaceID = try Self.identifier(agent.workspaceID) { "upserted_agents[\(index)].workspace_id" }
+            let name = try Self.label(agent.name) { "upserted_agents[\(index)].name" }
             guard let workspace = state.workspaces[workspaceID] else {
                 throw .unknownWorkspace(agent: id, workspace: workspaceID)
             }
-            let longest = [name, workspace.name, configuration.owner].reduce(0) { $0 + 1 + $1.utf8.count }
-            if longest + configuration.suffix.wire.count > 255 {
-                throw .badName(field: field + ".name", name: name, reason: "makes a name longer than 255 bytes")
+            // The longest name made of it: agent.workspace.owner.suffix.
+            if 1 + name.utf8.count + 1 + workspace.name.utf8.count + fixedLength > 255 {
+                throw .badName(field: "upserted_agents[\(index)].name", name: name, reason: "makes a name longer than 255 bytes")
             }
             state.agents[id] = Agent(id: id, name: name, workspaceID: workspaceID)
         }
         return state
     }
 
-    private static func identifier(_ bytes: Data, field: String) throws(UpdateError) -> Identifier {
-        guard let id = bytes.withUnsafeBytes({ Identifier(raw: $0) }) else {
-            throw .badIdentifier(field: field, length: bytes.count)
-        }
+    private static func identifier(_ field: IdentifierField, path: () -> String) throws(UpdateError) -> Identifier {
+        guard let id = field.identifier else { throw .badIdentifier(field: path(), length: field.length) }
         return id
     }
 
-    private static func label(_ text: String, field: String) throws(UpdateError) -> String {
+    private static func label(_ text: String, path: () -> String) throws(UpdateError) -> String {
         if let reason = DNSLabel.problem(with: text) {
-            throw .badName(field: field, name: text, reason: "is not a valid DNS label: it \(reason)")
+            throw .badName(field: path(), name: text, reason: "is not a valid DNS label: it \(reason)")
         }
         return DNSLabel.lowercased(text)
     }
@@ -86,10 +81,10 @@ extension WorkspaceState {
 extension WorkspaceUpdate {
     /// Decodes one message's bytes.
     public static func decode(_ bytes: [UInt8]) throws(UpdateError) -> WorkspaceUpdate {
-        do {
+        do throws(ProtobufError) {
             return try WorkspaceUpdate(serializedBytes: bytes)
         } catch {
-            throw .undecodable("\(error)")
+            throw .undecodable(error.description)
         }
     }
 
@@ -97,18 +92,10 @@ extension WorkspaceUpdate {
     public init(snapshotOf state: WorkspaceState) {
         self.init()
         upsertedWorkspaces = state.workspaces.values.sorted { $0.id < $1.id }.map { workspace in
-            var message = Coder_Tailnet_V2_Workspace()
-            message.id = Data(workspace.id.bytes)
-            message.name = workspace.name
-            message.status = Coder_Tailnet_V2_Workspace.Status(rawValue: workspace.status.rawValue) ?? .unknown
-            return message
+            Workspace(id: IdentifierField(workspace.id), name: workspace.name, status: workspace.status)
         }
         upsertedAgents = state.agents.values.sorted { $0.id < $1.id }.map { agent in
-            var message = Coder_Tailnet_V2_Agent()
-            message.id = Data(agent.id.bytes)
-            message.name = agent.name
-            message.workspaceID = Data(agent.workspaceID.bytes)
-            return message
+            Agent(id: IdentifierField(agent.id), name: agent.name, workspaceID: IdentifierField(agent.workspaceID))
         }
     }
 }

@@ -26,20 +26,12 @@ enum Support {
         return bytes
     }
 
-    static func workspace(_ id: String, _ name: String, _ status: Coder_Tailnet_V2_Workspace.Status = .running) -> Coder_Tailnet_V2_Workspace {
-        var workspace = Coder_Tailnet_V2_Workspace()
-        workspace.id = Data(Identifier(string: id)!.bytes)
-        workspace.name = name
-        workspace.status = status
-        return workspace
+    static func workspace(_ id: String, _ name: String, _ status: WorkspaceStatus = .running) -> WorkspaceUpdate.Workspace {
+        WorkspaceUpdate.Workspace(id: IdentifierField(Identifier(string: id)!), name: name, status: status)
     }
 
-    static func agent(_ id: String, _ name: String, workspace: String) -> Coder_Tailnet_V2_Agent {
-        var agent = Coder_Tailnet_V2_Agent()
-        agent.id = Data(Identifier(string: id)!.bytes)
-        agent.name = name
-        agent.workspaceID = Data(Identifier(string: workspace)!.bytes)
-        return agent
+    static func agent(_ id: String, _ name: String, workspace: String) -> WorkspaceUpdate.Agent {
+        WorkspaceUpdate.Agent(id: IdentifierField(Identifier(string: id)!), name: name, workspaceID: IdentifierField(Identifier(string: workspace)!))
     }
 
     static let ws1 = "3f1d9a2e-7b4c-4e8a-9f10-112233445566"

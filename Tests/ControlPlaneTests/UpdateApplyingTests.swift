@@ -1,5 +1,4 @@
 import ControlPlane
-import Foundation
 import RecordStore
 import Testing
 
@@ -42,7 +41,7 @@ struct UpdateApplyingTests {
         diff.deletedWorkspaces = [S.workspace(S.ws2, "dev")]
         state = try state.applying(diff, configuration: S.configuration)
         #expect(state.workspaces.count == 1)
-        #expect(state.agents.keys.map(\.description) == [S.agent1])
+        #expect(state.agents.values.map(\.id.description) == [S.agent1])
     }
 
     @Test func workspaceDeletesComeAfterWorkspaceUpsertsAsInCoder() throws {
@@ -67,12 +66,12 @@ struct UpdateApplyingTests {
         var cases: [(String, WorkspaceUpdate)] = []
         var shortID = WorkspaceUpdate()
         var workspace = S.workspace(S.ws1, "myws")
-        workspace.id = Data([1, 2, 3])
+        workspace.id = IdentifierField(bytes: [1, 2, 3])
         shortID.upsertedWorkspaces = [workspace]
         cases.append(("a 3-byte workspace id", shortID))
         var shortAgentWorkspace = WorkspaceUpdate()
         var agent = S.agent(S.agent1, "main", workspace: S.ws1)
-        agent.workspaceID = Data(repeating: 1, count: 17)
+        agent.workspaceID = IdentifierField(bytes: repeatElement(1, count: 17))
         shortAgentWorkspace.upsertedWorkspaces = [S.workspace(S.ws1, "myws")]
         shortAgentWorkspace.upsertedAgents = [agent]
         cases.append(("a 17-byte agent workspace id", shortAgentWorkspace))
@@ -84,7 +83,7 @@ struct UpdateApplyingTests {
         cases.append(("a workspace name that is not a label", badName))
         var emptyDeleteID = WorkspaceUpdate()
         var deleted = S.agent(S.agent1, "main", workspace: S.ws1)
-        deleted.id = Data()
+        deleted.id = .empty
         emptyDeleteID.deletedAgents = [deleted]
         cases.append(("an empty deleted agent id", emptyDeleteID))
         return cases
@@ -114,7 +113,7 @@ struct ProtocolBytesTests {
         let agent = Identifier(string: Support.agent1)!
         state.workspaces[ws] = Workspace(id: ws, name: "myws", status: .running)
         state.agents[agent] = Agent(id: agent, name: "main", workspaceID: ws)
-        let bytes: [UInt8] = try WorkspaceUpdate(snapshotOf: state).serializedBytes()
+        let bytes = WorkspaceUpdate(snapshotOf: state).serializedBytes()
         #expect(DelimitedFramer.frame(bytes) == fixture)
 
         var framer = DelimitedFramer()
@@ -125,9 +124,8 @@ struct ProtocolBytesTests {
     }
 
     @Test func theRequestIsByteForByteTheFixture() throws {
-        var request = WorkspaceUpdatesRequest()
-        request.workspaceOwnerID = Data(Identifier(string: "0f0e0d0c-0b0a-4908-8706-050403020100")!.bytes)
-        let bytes: [UInt8] = try request.serializedBytes()
+        let request = WorkspaceUpdatesRequest(workspaceOwnerID: IdentifierField(Identifier(string: "0f0e0d0c-0b0a-4908-8706-050403020100")!))
+        let bytes = request.serializedBytes()
         #expect(DelimitedFramer.frame(bytes) == (try Support.hex("controlplane/workspace-updates-request.hex")))
     }
 }

@@ -81,7 +81,7 @@ final class ControlPlaneStandIn {
         deinit { drop() }
 
         func send(_ update: WorkspaceUpdate) throws {
-            try sendRaw(DelimitedFramer.frame(try update.serializedBytes()))
+            try sendRaw(DelimitedFramer.frame(update.serializedBytes()))
         }
 
         func sendRaw(_ bytes: [UInt8]) throws {

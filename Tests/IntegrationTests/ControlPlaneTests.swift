@@ -126,9 +126,7 @@ struct ControlPlaneIntegrationTests {
         let controlPlane = try ControlPlaneStandIn()
         let owner = "0f0e0d0c-0b0a-4908-8706-050403020100"
         try ServerProcess.withServer(snapshot: nil, arguments: ["--control-plane", controlPlane.endpoint, "--owner-id", owner]) { _ in
-            var request = WorkspaceUpdatesRequest()
-            request.workspaceOwnerID = Data(Identifier(string: owner)!.bytes)
-            let expected: [UInt8] = try request.serializedBytes()
+            let expected = WorkspaceUpdatesRequest(workspaceOwnerID: IdentifierField(Identifier(string: owner)!)).serializedBytes()
             let first = try controlPlane.accept()
             #expect(first.request == expected)
             first.drop()
@@ -147,16 +145,14 @@ struct ControlPlaneIntegrationTests {
             var diff = WorkspaceUpdate()
             let extra = TestStates.state(["gamma"], pair: false)
             diff = WorkspaceUpdate(snapshotOf: extra)
-            var deleteBeta = Coder_Tailnet_V2_Workspace()
-            deleteBeta.id = Data(TestStates.identifier("beta", 1).bytes)
-            diff.deletedWorkspaces = [deleteBeta]
+            diff.deletedWorkspaces = [WorkspaceUpdate.Workspace(id: IdentifierField(TestStates.identifier("beta", 1)))]
             try connection.send(diff)
             #expect(Self.waitFor(server.port, "gamma.coder", .noError))
             #expect(Self.waitFor(server.port, "beta.coder", .nameError))
 
             // An agent of an unknown workspace, together with a good workspace: all refused.
             var bad = WorkspaceUpdate(snapshotOf: TestStates.state(["omega"], pair: false))
-            bad.upsertedAgents[0].workspaceID = Data(TestStates.identifier("nowhere", 1).bytes)
+            bad.upsertedAgents[0].workspaceID = IdentifierField(TestStates.identifier("nowhere", 1))
             try connection.send(bad)
             #expect(connection.waitForClose(timeout: 5), "a rejected message closes the connection")
             #expect(try Self.reply(server.port, "omega.coder").rcode == .nameError)
