@@ -1,5 +1,4 @@
 import EventIO
-import Foundation
 import Glibc
 import Logging
 import RecordStore
@@ -62,7 +61,7 @@ public final class ControlPlaneClient: Sendable {
     private let wakeRead: Int32
     private let wakeWrite: Int32
     private let stopping = Atomic<Bool>(false)
-    private let finished = DispatchSemaphore(value: 0)
+    private let thread = Mutex<WorkerThread?>(nil)
     public let statistics = ControlPlaneStatistics()
 
     /// - Parameters:
@@ -93,12 +92,12 @@ public final class ControlPlaneClient: Sendable {
         close(wakeWrite)
     }
 
-    public func start() {
-        Thread.detachNewThread { [self] in
+    public func start() throws(EventIOError) {
+        let started = try WorkerThread { [self] in
             var session = Session(client: self)
             session.run()
-            finished.signal()
         }
+        thread.withLock { $0 = started }
     }
 
     /// Stops the thread (after writing any pending cache) and waits for it.
@@ -106,7 +105,7 @@ public final class ControlPlaneClient: Sendable {
         stopping.store(true, ordering: .sequentiallyConsistent)
         var byte: UInt8 = 1
         _ = write(wakeWrite, &byte, 1)
-        finished.wait()
+        thread.withLock { $0 }?.join()
     }
 
     static func now() -> Double {

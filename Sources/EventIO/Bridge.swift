@@ -59,3 +59,10 @@ let threadTrampoline: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutable
     thread.loop.run()
     return nil
 }
+
+/// The start routine of a ``WorkerThread``: runs its body once.
+let workerTrampoline: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? = { context in
+    let thread = Unmanaged<WorkerThread>.fromOpaque(context!).takeRetainedValue()
+    thread.body()
+    return nil
+}

@@ -1,5 +1,4 @@
 import DNSWire
-import Foundation
 
 #if canImport(Glibc)
     import Glibc
@@ -52,11 +51,8 @@ public enum StateFile {
         return try parse(bytes: bytes, source: path, configuration: configuration)
     }
 
-    public static func parse(_ data: Data, source: String, configuration: ZoneConfiguration) throws(StateFileError) -> WorkspaceState {
-        try parse(bytes: [UInt8](data), source: source, configuration: configuration)
-    }
-
-    static func parse(bytes: [UInt8], source: String, configuration: ZoneConfiguration) throws(StateFileError) -> WorkspaceState {
+    /// Parses a whole document held in memory; `source` names it in errors.
+    public static func parse(bytes: [UInt8], source: String, configuration: ZoneConfiguration) throws(StateFileError) -> WorkspaceState {
         do {
             return try parse(JSONCursor(bytes), source: source, configuration: configuration)
         } catch let error as StateFileError {

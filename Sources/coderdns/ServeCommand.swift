@@ -184,7 +184,11 @@ struct ServeCommand: ParsableCommand {
             client = ControlPlaneClient(
                 options: options, configuration: configuration, publisher: publisher, initialState: initialState,
                 initialAge: initialAge, logger: logger)
-            client?.start()
+            do {
+                try client?.start()
+            } catch {
+                throw fail("cannot start the control-plane client: \(error)", status: 71)
+            }
         }
         // The client (or the snapshot) holds what it needs; drop this copy of the state.
         initialState = nil

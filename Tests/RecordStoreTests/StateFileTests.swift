@@ -7,7 +7,7 @@ struct StateFileTests {
     static let configuration = try! ZoneConfiguration(suffix: "coder", owner: "alice")
 
     static func parse(_ text: String) throws(StateFileError) -> WorkspaceState {
-        try StateFile.parse(Data(text.utf8), source: "state.json", configuration: configuration)
+        try StateFile.parse(bytes: Array(text.utf8), source: "state.json", configuration: configuration)
     }
 
     static var fixtures: URL {
@@ -90,7 +90,7 @@ struct StateFileTests {
             #"{"workspaces":[{"id":"3f1d9a2e-7b4c-4e8a-9f10-112233445566","name":"\#(label)","agents":[{"id":"a1b2c3d4-e5f6-4711-8899-aabbccddeeff","name":"\#(label)"}]}]}"#
         let longOwner = try! ZoneConfiguration(suffix: String(repeating: "b", count: 63) + "." + String(repeating: "c", count: 60), owner: label)
         #expect(throws: StateFileError.self) {
-            try StateFile.parse(Data(text.utf8), source: "s", configuration: longOwner)
+            try StateFile.parse(bytes: Array(text.utf8), source: "s", configuration: longOwner)
         }
     }
 
