@@ -14,8 +14,22 @@ extension ZoneSnapshot {
         var builder = Builder(configuration: configuration, expectedAgents: state.agents.count)
         state.agents.values.withUnsafeBufferPointer { agents in
             state.workspaces.values.withUnsafeBufferPointer { workspaces in
+                // Agents usually come in the order of their workspaces (files, caches and
+                // Coder's messages list them so): try the last workspace and the next one
+                // before a hash probe, which at this size is a cache miss.
+                var last = -1
                 for (index, agent) in agents.enumerated() {
-                    guard let position = state.workspaces.position(ofKey: agent.workspaceID) else { continue }
+                    let position: Int
+                    if last >= 0 && workspaces[last].id == agent.workspaceID {
+                        position = last
+                    } else if last + 1 < workspaces.count && workspaces[last + 1].id == agent.workspaceID {
+                        position = last + 1
+                    } else if let found = state.workspaces.position(ofKey: agent.workspaceID) {
+                        position = found
+                    } else {
+                        continue
+                    }
+                    last = position
                     builder.add(agent, at: index, in: workspaces[position])
                 }
             }

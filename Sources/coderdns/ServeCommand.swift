@@ -219,13 +219,19 @@ struct ServeCommand: ParsableCommand {
             return (fileState, 0)
         }
         if let stateDir {
+            let started = EventLoop.monotonicNow()
             let loaded = StateCache(directory: stateDir).load(configuration: configuration)
             for problem in loaded.problems {
                 logger.error("ignoring a bad state cache", metadata: ["problem": "\(problem)"])
             }
             if let state = loaded.state {
                 let age = max(0, Double(time(nil)) - Double(loaded.savedAt ?? 0))
-                logger.info("loaded the state cache", metadata: ["file": "\(loaded.source ?? "")", "age_seconds": "\(Int(age))"])
+                logger.info(
+                    "loaded the state cache",
+                    metadata: [
+                        "file": "\(loaded.source ?? "")", "age_seconds": "\(Int(age))",
+                        "milliseconds": "\(Int((EventLoop.monotonicNow() - started) * 1000))",
+                    ])
                 return (state, age)
             }
         }

@@ -38,6 +38,21 @@ struct StateCacheTests {
         #expect(Array(bytes[0..<8]) == Array("CDNSSTAT".utf8))
         #expect(Array(bytes[8..<12]) == [0, 0, 0, 1])
         #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)  // the standard check value
+        // Slicing-by-8 against the plain bitwise definition, at every length and alignment
+        // up to 40 bytes (the tail loop and the eight-byte loop both).
+        var generator = SystemRandomNumberGenerator()
+        let random = (0..<48).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        for start in 0..<8 {
+            for length in 0...40 {
+                let slice = random[start..<(start + length)]
+                var crc: UInt32 = 0xFFFF_FFFF
+                for byte in slice {
+                    crc ^= UInt32(byte)
+                    for _ in 0..<8 { crc = crc & 1 == 1 ? 0xEDB8_8320 ^ (crc >> 1) : crc >> 1 }
+                }
+                #expect(CRC32.checksum(slice) == crc ^ 0xFFFF_FFFF, "start \(start), length \(length)")
+            }
+        }
     }
 
     /// Each way of spoiling the current copy; the previous good copy must be used instead.
@@ -64,7 +79,26 @@ struct StateCacheTests {
         ),
         ("empty", { _ in [] }),
         ("padded", { $0 + [0] }),
+        // Well sealed but inconsistent: the checksum is recomputed after the change. The
+        // layout (4 workspaces "wsN", 4 agents "main"): header 24 bytes, saved-at 8, count 4,
+        // workspace records of 21 bytes from 36; count 4 at 120, agent records of 37 bytes
+        // from 124 (id 16, workspace id 16, name).
+        ("a repeated workspace id, resealed", { resealed($0) { $0.replaceSubrange(57..<73, with: $0[36..<52]) } }),
+        ("a repeated agent id, resealed", { resealed($0) { $0.replaceSubrange(161..<177, with: $0[124..<140]) } }),
+        (
+            "an agent of an unknown workspace, resealed",
+            { resealed($0) { $0.replaceSubrange(140..<156, with: [UInt8](repeating: 0xEE, count: 16)) } }
+        ),
     ]
+
+    /// `file` changed by `change`, with its checksum recomputed.
+    static func resealed(_ file: [UInt8], _ change: (inout [UInt8]) -> Void) -> [UInt8] {
+        var bytes = file
+        change(&bytes)
+        let checksum = CRC32.checksum(bytes[24...])
+        bytes.replaceSubrange(20..<24, with: withUnsafeBytes(of: checksum.bigEndian) { Array($0) })
+        return bytes
+    }
 
     @Test("a spoiled cache is reported and the previous copy used", arguments: corruptions)
     func fallsBackToThePreviousCopy(label: String, spoil: @Sendable ([UInt8]) -> [UInt8]) throws {
@@ -80,6 +114,24 @@ struct StateCacheTests {
         #expect(loaded.source == cache.previousPath)
         #expect(loaded.problems.count == 1)
         #expect(loaded.problems.first?.path == cache.currentPath)
+    }
+
+    @Test(
+        "a well-sealed but inconsistent cache is refused for what is wrong",
+        arguments: [
+            ("a repeated workspace id, resealed", "duplicate workspace 00000000-0000-0001-0000-000000000001"),
+            ("a repeated agent id, resealed", "duplicate agent 00000000-0000-0001-0000-000000000002"),
+            ("an agent of an unknown workspace, resealed", "bad agent record for 00000000-0000-0001-0000-000000000002"),
+        ])
+    func inconsistentRecords(label: String, expected: String) throws {
+        let cache = StateCache(directory: Self.directory())
+        try cache.save(Self.state(count: 4), now: 2)
+        let spoil = try #require(Self.corruptions.first { $0.0 == label }?.1)
+        let current = try [UInt8](Data(contentsOf: URL(fileURLWithPath: cache.currentPath)))
+        try Data(spoil(current)).write(to: URL(fileURLWithPath: cache.currentPath))
+        let loaded = cache.load(configuration: Support.configuration)
+        #expect(loaded.state == nil)
+        #expect(loaded.problems.first.map { "\($0)" }?.contains(expected) == true, "\(loaded.problems)")
     }
 
     @Test func withBothCopiesSpoiledThereIsNoState() throws {

@@ -97,6 +97,29 @@ struct IdentifierMapTests {
         for (key, payload) in model { #expect(map[key]?.payload == payload) }
     }
 
+    @Test func indexingDistinctValuesInOnePassEqualsInsertingThem() throws {
+        let values = (0..<5000).map { Entry(id: Self.id($0 * 7919), payload: $0) }
+        var duplicate: Identifier?
+        let bulk = try #require(IdentifierMap(distinct: values, duplicate: &duplicate))
+        #expect(duplicate == nil)
+        #expect(bulk == IdentifierMap(values))
+        #expect(bulk.values == values)
+        for value in values { #expect(bulk[value.id] == value) }
+        #expect(bulk[Self.id(1)] == nil)
+        // And it stays a working map afterwards.
+        var changed = bulk
+        changed.removeValue(forKey: values[10].id)
+        #expect(changed[values[10].id] == nil && changed[values[11].id] == values[11])
+    }
+
+    @Test func indexingRefusesTwoValuesWithOneIdentifier() {
+        var values = (0..<100).map { Entry(id: Self.id($0), payload: $0) }
+        values.append(Entry(id: Self.id(42), payload: -1))
+        var duplicate: Identifier?
+        #expect(IdentifierMap(distinct: values, duplicate: &duplicate) == nil)
+        #expect(duplicate == Self.id(42))
+    }
+
     @Test func aCopyIsIndependent() {
         var original = IdentifierMap((0..<1000).map { Entry(id: Self.id($0), payload: $0) })
         var copy = original
