@@ -192,7 +192,9 @@ struct ServeCommand: ParsableCommand {
         }
         // The client (or the snapshot) holds what it needs; drop this copy of the state.
         initialState = nil
-        MemoryTrim.release()
+        // Returning the freed pages walks the whole heap (tens of milliseconds for a large
+        // state): not on worker 0's thread, which answers as soon as its loop runs.
+        DispatchQueue.global(qos: .utility).async { MemoryTrim.release() }
         loops[0].run()
         for thread in threads { thread.join() }
         client?.stop()
