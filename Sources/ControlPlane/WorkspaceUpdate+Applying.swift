@@ -25,6 +25,11 @@ extension WorkspaceState {
     /// Throws, leaving nothing applied, for a UUID that is not 16 bytes, a name that is not a
     /// DNS label (or would make a name over 255 bytes), or an agent of an unknown workspace.
     public func applying(_ update: WorkspaceUpdate, configuration: ZoneConfiguration) throws(UpdateError) -> WorkspaceState {
+        if workspaces.isEmpty, agents.isEmpty, update.deletedAgents.isEmpty, update.deletedWorkspaces.isEmpty,
+            let state = try Self.indexing(update, configuration: configuration)
+        {
+            return state
+        }
         var state = self
         state.workspaces.reserveCapacity(state.workspaces.count + update.upsertedWorkspaces.count)
         state.agents.reserveCapacity(state.agents.count + update.upsertedAgents.count)
@@ -53,16 +58,48 @@ extension WorkspaceState {
             let id = try Self.identifier(agent.id) { "upserted_agents[\(index)].id" }
             let workspaceID = try Self.identifier(agent.workspaceID) { "upserted_agents[\(index)].workspace_id" }
             let name = try Self.label(agent.name) { "upserted_agents[\(index)].name" }
-            guard let workspace = state.workspaces[workspaceID] else {
+            guard let position = state.workspaces.position(ofKey: workspaceID) else {
                 throw .unknownWorkspace(agent: id, workspace: workspaceID)
             }
             // The longest name made of it: agent.workspace.owner.suffix.
-            if 1 + name.utf8.count + 1 + workspace.name.utf8.count + fixedLength > 255 {
+            if 1 + name.utf8.count + 1 + state.workspaces.values[position].name.utf8.count + fixedLength > 255 {
                 throw .badName(field: "upserted_agents[\(index)].name", name: name, reason: "makes a name longer than 255 bytes")
             }
             state.agents[id] = Agent(id: id, name: name, workspaceID: workspaceID)
         }
         return state
+    }
+
+    /// A first snapshot, the usual case of a large message, applied to nothing: the records
+    /// are checked into arrays and each map indexed in one pass. Nil when the message lists an
+    /// identifier twice (allowed: the later upsert wins), which the general path handles.
+    private static func indexing(_ update: WorkspaceUpdate, configuration: ZoneConfiguration) throws(UpdateError) -> WorkspaceState? {
+        var workspaceList: [Workspace] = []
+        workspaceList.reserveCapacity(update.upsertedWorkspaces.count)
+        for (index, workspace) in update.upsertedWorkspaces.enumerated() {
+            let id = try identifier(workspace.id) { "upserted_workspaces[\(index)].id" }
+            let name = try label(workspace.name) { "upserted_workspaces[\(index)].name" }
+            workspaceList.append(Workspace(id: id, name: name, status: workspace.status))
+        }
+        var duplicate: Identifier?
+        guard let workspaces = IdentifierMap(distinct: workspaceList, duplicate: &duplicate) else { return nil }
+        let fixedLength = 1 + configuration.owner.utf8.count + configuration.suffix.wire.count
+        var agentList: [Agent] = []
+        agentList.reserveCapacity(update.upsertedAgents.count)
+        for (index, agent) in update.upsertedAgents.enumerated() {
+            let id = try identifier(agent.id) { "upserted_agents[\(index)].id" }
+            let workspaceID = try identifier(agent.workspaceID) { "upserted_agents[\(index)].workspace_id" }
+            let name = try label(agent.name) { "upserted_agents[\(index)].name" }
+            guard let position = workspaces.position(ofKey: workspaceID) else {
+                throw .unknownWorkspace(agent: id, workspace: workspaceID)
+            }
+            if 1 + name.utf8.count + 1 + workspaces.values[position].name.utf8.count + fixedLength > 255 {
+                throw .badName(field: "upserted_agents[\(index)].name", name: name, reason: "makes a name longer than 255 bytes")
+            }
+            agentList.append(Agent(id: id, name: name, workspaceID: workspaceID))
+        }
+        guard let agents = IdentifierMap(distinct: agentList, duplicate: &duplicate) else { return nil }
+        return WorkspaceState(workspaces: workspaces, agents: agents)
     }
 
     private static func identifier(_ field: IdentifierField, path: () -> String) throws(UpdateError) -> Identifier {

@@ -96,6 +96,49 @@ struct UpdateApplyingTests {
         // Put a good change in the same message: it must not be applied either.
         mixed.upsertedWorkspaces.insert(S.workspace("7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d", "extra"), at: 0)
         #expect(throws: UpdateError.self, "\(label)") { try before.applying(mixed, configuration: S.configuration) }
+        // As a first snapshot too (applied to nothing, which indexes in one pass): the same
+        // error as the general path gives (forced here by a deletion in the message).
+        guard update.deletedAgents.isEmpty else { return }
+        let onePass = #expect(throws: UpdateError.self) { try WorkspaceState().applying(mixed, configuration: S.configuration) }
+        var withDeletion = mixed
+        withDeletion.deletedWorkspaces = [S.workspace("00000000-0000-4000-8000-00000000dead", "gone")]
+        let general = #expect(throws: UpdateError.self) { try WorkspaceState().applying(withDeletion, configuration: S.configuration) }
+        #expect(onePass == general, "\(label)")
+    }
+
+    @Test func aFirstSnapshotThatListsAnIDTwiceKeepsTheLaterUpsert() throws {
+        var update = Self.snapshot()
+        update.upsertedWorkspaces.append(S.workspace(S.ws1, "renamed"))
+        update.upsertedAgents.append(S.agent(S.agent2, "second", workspace: S.ws1))
+        let state = try WorkspaceState().applying(update, configuration: S.configuration)
+        #expect(state.workspaces.count == 2 && state.agents.count == 2)
+        #expect(state.workspaces[Identifier(string: S.ws1)!]?.name == "renamed")
+        #expect(state.agents[Identifier(string: S.agent2)!]?.name == "second")
+        #expect(state.agents[Identifier(string: S.agent2)!]?.workspaceID == Identifier(string: S.ws1)!)
+    }
+
+    @Test func aFirstSnapshotIndexedInOnePassEqualsTheSameChangesAppliedOneByOne() throws {
+        // 2,000 workspaces with an agent each: the one-pass path (applied to nothing) and the
+        // general path (the same upserts on top of a state that has one unrelated workspace,
+        // which is then deleted) must give the same state.
+        var update = WorkspaceUpdate()
+        for index in 0..<2000 {
+            let ws = Identifier(high: UInt64(index) &* 0x9E37_79B9, low: UInt64(index))
+            let agent = Identifier(high: UInt64(index) &* 0x85EB_CA6B, low: ~UInt64(index))
+            update.upsertedWorkspaces.append(WorkspaceUpdate.Workspace(id: IdentifierField(ws), name: "Ws\(index)", status: .running))
+            update.upsertedAgents.append(WorkspaceUpdate.Agent(id: IdentifierField(agent), name: "main", workspaceID: IdentifierField(ws)))
+        }
+        let fast = try WorkspaceState().applying(update, configuration: S.configuration)
+        var other = WorkspaceUpdate()
+        other.upsertedWorkspaces = [S.workspace("00000000-0000-4000-8000-00000000beef", "other")]
+        var slow = try WorkspaceState().applying(other, configuration: S.configuration)
+        slow = try slow.applying(update, configuration: S.configuration)
+        var removal = WorkspaceUpdate()
+        removal.deletedWorkspaces = other.upsertedWorkspaces
+        slow = try slow.applying(removal, configuration: S.configuration)
+        #expect(fast.workspaces.count == 2000 && fast.agents.count == 2000)
+        #expect(fast == slow)
+        #expect(fast.workspaces.values.first?.name == "ws0")
     }
 
     @Test func bytesThatDoNotDecodeAreRejected() {
