@@ -448,6 +448,7 @@ def reload_under_load(namespace, server, queries, rate, seconds, reloads):
     server.start(namespace)
     try:
         times = []
+        phases = {}
         result = {}
 
         def load():
@@ -465,11 +466,16 @@ def reload_under_load(namespace, server, queries, rate, seconds, reloads):
                 fresh = [(t, l) for t, l in server.stderr_lines[seen:] if "reload" in l]
                 if fresh:
                     times.append(fresh[0][0] - sent)
+                    line = fresh[0][1]
+                    for key in ("parse_ms", "build_publish_ms"):
+                        if key + "=" in line:
+                            phases.setdefault(key, []).append(int(line.split(key + "=")[1].split()[0]))
                     break
                 time.sleep(0.002)
             time.sleep(max(0.2, (seconds - 2) / reloads - times[-1] if times else 0.2))
         thread.join()
-        return {"reload_ms": [t * 1000 for t in times], "lost": result.get("lost", -1),
+        return {"reload_ms": [t * 1000 for t in times], "parse_ms": phases.get("parse_ms", []),
+                "build_publish_ms": phases.get("build_publish_ms", []), "lost": result.get("lost", -1),
                 "qps": result.get("qps", 0), "completed": result.get("completed", 0)}
     finally:
         server.stop()
@@ -656,6 +662,12 @@ def main():
                 log("coderdns: SIGHUP reloads under load at 60,000 QPS")
                 extras["reload"] = reload_under_load(namespace, servers["coderdns"], queries, 60_000, 10, 5)
                 log(f"  {extras['reload']}")
+                log("coderdns: control-plane figures (bench/control-plane-figures)")
+                figures = subprocess.run([sys.executable, os.path.join(REPO, "bench", "control-plane-figures"),
+                                          "--binary", args.coderdns, "--workspaces", str(args.workspaces)],
+                                         capture_output=True, text=True, timeout=600)
+                extras["control_plane"] = figures.stdout.rstrip().splitlines()
+                log("\n".join(extras["control_plane"]))
                 log("coderdns: --workers 1 and 2, unpinned")
                 extras["scaling"] = scaling(namespace, args.coderdns, directory, queries, args.seconds)
                 log(f"  {extras['scaling']}")
@@ -687,8 +699,13 @@ def write_docs(args, summary, rates, text, extras):
         r = extras["reload"]
         block += [f"SIGHUP reload of the {args.workspaces:,}-workspace state under 60,000 QPS: "
                   + ", ".join(f"{t:.0f}" for t in r["reload_ms"])
-                  + f" ms from signal to the 'reloaded' log line (read and parse the JSON, build, publish); "
+                  + f" ms from signal to the 'reloaded' log line; of which, in the server's log, reading and parsing the "
+                  f"16 MB JSON: {', '.join(str(t) for t in r['parse_ms'])} ms, and building + swapping in the snapshot: "
+                  f"{', '.join(str(t) for t in r['build_publish_ms'])} ms. "
                   f"{r['lost']:.0f} queries lost of {r['completed'] + r['lost']:,.0f}.", ""]
+    if "control_plane" in extras:
+        block += ["`bench/control-plane-figures` (same release build, loopback, a stand-in control plane on a Unix socket):",
+                  "", "```"] + extras["control_plane"] + ["```", ""]
     if "scaling" in extras:
         block += ["`--workers` on this 2-core machine (server unpinned, dnsperf on CPU 1, saturation):", "",
                   "| workers | QPS | server CPU | lost |", "|---|---|---|---|"]

@@ -247,9 +247,17 @@ struct ServeCommand: ParsableCommand {
     /// SIGHUP: re-reads the state file; a bad file is rejected whole and the old data keeps serving.
     static func reload(_ path: String, configuration: ZoneConfiguration, publisher: SnapshotPublisher, logger: Logger) {
         do {
+            let started = EventLoop.monotonicNow()
             let state = try StateFile.load(path: path, configuration: configuration)
+            let parsed = EventLoop.monotonicNow()
             publisher.publish(ZoneSnapshot(state: state, configuration: configuration, serial: publisher.nextSerial()))
-            logger.info("reloaded workspace state", metadata: ["file": "\(path)", "agents": "\(state.agents.count)"])
+            let published = EventLoop.monotonicNow()
+            logger.info(
+                "reloaded workspace state",
+                metadata: [
+                    "file": "\(path)", "agents": "\(state.agents.count)", "parse_ms": "\(Int((parsed - started) * 1000))",
+                    "build_publish_ms": "\(Int((published - parsed) * 1000))",
+                ])
             MemoryTrim.release()
         } catch {
             logger.error("reload rejected, still serving the previous state", metadata: ["error": "\(error)"])
