@@ -45,6 +45,16 @@ cdns_batch *cdns_batch_create(int count, size_t receive_size, size_t reply_size)
         cdns_batch_destroy(b);
         return NULL;
     }
+    // The receive headers point at fixed buffers and peer slots: set them up once. Each
+    // receive only resets what the kernel writes back (the peer's length, the datagram's).
+    for (int i = 0; i < count; i++) {
+        b->receive_iovecs[i].iov_base = b->receive_buffers + (size_t)i * b->receive_stride;
+        b->receive_iovecs[i].iov_len = b->receive_size;
+        struct msghdr *h = &b->receive_headers[i].msg_hdr;
+        h->msg_name = &b->peers[i];
+        h->msg_iov = &b->receive_iovecs[i];
+        h->msg_iovlen = 1;
+    }
     return b;
 }
 
@@ -65,14 +75,9 @@ int cdns_batch_capacity(const cdns_batch *b) { return b->count; }
 
 int cdns_batch_receive(cdns_batch *b, int fd) {
     for (int i = 0; i < b->count; i++) {
-        b->receive_iovecs[i].iov_base = b->receive_buffers + (size_t)i * b->receive_stride;
-        b->receive_iovecs[i].iov_len = b->receive_size;
         struct msghdr *h = &b->receive_headers[i].msg_hdr;
-        memset(h, 0, sizeof(*h));
-        h->msg_name = &b->peers[i];
         h->msg_namelen = sizeof(struct sockaddr_storage);
-        h->msg_iov = &b->receive_iovecs[i];
-        h->msg_iovlen = 1;
+        h->msg_flags = 0;
         b->receive_headers[i].msg_len = 0;
         b->reply_lengths[i] = 0;
     }
