@@ -50,6 +50,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),
+        .testTarget(name: "EventIOTests", dependencies: ["EventIO"]),
         .testTarget(name: "RecordStoreTests", dependencies: ["RecordStore", "DNSWire"]),
         .testTarget(name: "ResponderTests", dependencies: ["Responder", "RecordStore", "DNSWire"]),
         .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane", "RecordStore"]),

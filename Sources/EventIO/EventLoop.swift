@@ -16,7 +16,12 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     public init() throws(EventIOError) {
-        guard let base = event_base_new() else { throw .libevent(call: "event_base_new") }
+        // Precise timers (a timerfd with epoll): the UDP coalescing timer waits a fraction
+        // of a millisecond, and epoll_wait's own timeout counts whole milliseconds.
+        guard let config = event_config_new() else { throw .libevent(call: "event_config_new") }
+        defer { event_config_free(config) }
+        event_config_set_flag(config, Int32(EVENT_BASE_FLAG_PRECISE_TIMER.rawValue))
+        guard let base = event_base_new_with_config(config) else { throw .libevent(call: "event_base_new_with_config") }
         self.base = base
     }
 

@@ -20,6 +20,9 @@ public final class UDPEndpoint {
     private let replySize: Int
     private let handler: DatagramHandler
     private var readEvent: EventHandle?
+    /// Fires ``UDPCoalescing/delay`` after a drain while the socket is busy.
+    private var timer: EventHandle?
+    private var coalescing: UDPCoalescing
 
     /// How many batches one wake-up may take before letting other events run.
     private static let batchesPerWakeup = 8
@@ -27,13 +30,15 @@ public final class UDPEndpoint {
     /// - Parameters:
     ///   - receiveSize: the longest datagram read whole; a longer one is cut to this length.
     ///   - replySize: the longest reply the handler may write.
+    ///   - coalescing: when a busy socket is read on a timer instead (``UDPCoalescing``).
     public init(
         loop: EventLoop, address: SocketAddress, handler: DatagramHandler, batchSize: Int = 32,
-        receiveSize: Int = 65535, replySize: Int = 65535, reusePort: Bool = false
+        receiveSize: Int = 65535, replySize: Int = 65535, reusePort: Bool = false, coalescing: UDPCoalescing = .disabled
     ) throws(EventIOError) {
         self.address = address
         self.handler = handler
         self.replySize = replySize
+        self.coalescing = coalescing
         fd = try Socket.bind(address, kind: .udp, reusePort: reusePort)
         guard let batch = cdns_batch_create(Int32(batchSize), receiveSize, replySize) else {
             Socket.close(fd)
@@ -41,21 +46,51 @@ public final class UDPEndpoint {
         }
         self.batch = batch
         readEvent = try EventHandle(base: loop.base, fd: fd, events: Int16(EV_READ | EV_PERSIST)) { [unowned self] _ in
-            self.readable()
+            self.drain()
+        }
+        if coalescing.isEnabled {
+            timer = try EventHandle(base: loop.base, fd: -1, events: 0) { [unowned self] _ in self.drain() }
         }
         readEvent?.add()
     }
 
     deinit {
+        timer?.free()
         readEvent?.free()
         cdns_batch_destroy(batch)
         Socket.close(fd)
     }
 
-    private func readable() {
+    /// How many times this socket switched between readiness and timer reads.
+    public var coalescingSwitches: Int { coalescing.switches }
+
+    /// Reads and answers what has arrived, then waits in the way ``coalescing`` says.
+    private func drain() {
+        let count = receiveAndAnswer()
+        guard coalescing.isEnabled else { return }
+        let before = coalescing.mode
+        let mode = coalescing.drained(count, at: EventLoop.monotonicNow())
+        switch (before, mode) {
+        case (.onReadiness, .onTimer):
+            readEvent?.remove()
+            timer?.add(timeout: coalescing.delay)
+        case (.onTimer, .onTimer):
+            timer?.add(timeout: coalescing.delay)
+        case (.onTimer, .onReadiness):
+            readEvent?.add()
+        case (.onReadiness, .onReadiness):
+            break
+        }
+    }
+
+    /// Up to ``batchesPerWakeup`` batches, stopping at the first that is not full; returns
+    /// the number of datagrams read.
+    private func receiveAndAnswer() -> Int {
+        var total = 0
         for _ in 0..<Self.batchesPerWakeup {
             let received = Int(cdns_batch_receive(batch, fd))
-            guard received > 0 else { return }
+            guard received > 0 else { return total }
+            total += received
             handler.beginBatch()
             for index in 0..<received {
                 var length = 0
@@ -66,7 +101,8 @@ public final class UDPEndpoint {
             }
             handler.endBatch()
             _ = cdns_batch_send(batch, fd, Int32(received))
-            if received < cdns_batch_capacity(batch) { return }
+            if received < cdns_batch_capacity(batch) { return total }
         }
+        return total
     }
 }

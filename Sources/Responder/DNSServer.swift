@@ -11,17 +11,27 @@ public struct ServerOptions: Sendable {
     public var maximumTCPConnections: Int
     /// Datagrams per recvmmsg/sendmmsg.
     public var udpBatchSize: Int
+    /// Seconds between reads of a busy UDP socket (``UDPCoalescing``); 0: always read on
+    /// readiness.
+    public var udpCoalesceDelay: Double
+    /// Datagrams a second from which a socket counts as busy.
+    public var udpCoalesceRate: Double
     /// The longest UDP query read whole: longer ones are cut short and get FORMERR. Queries
     /// are a name and an OPT record; 4096 bytes leaves room for any padding or cookie, and
     /// keeps a batch's buffers within a few pages (65,535-byte buffers spread each batch
     /// over 32 pages and their TLB entries).
     public static let udpReceiveSize = 4096
 
-    public init(listen: [SocketAddress], tcpIdleTimeout: Double = 5, maximumTCPConnections: Int = 256, udpBatchSize: Int = 32) {
+    public init(
+        listen: [SocketAddress], tcpIdleTimeout: Double = 5, maximumTCPConnections: Int = 256, udpBatchSize: Int = 32,
+        udpCoalesceDelay: Double = 0, udpCoalesceRate: Double = 40_000
+    ) {
         self.listen = listen
         self.tcpIdleTimeout = tcpIdleTimeout
         self.maximumTCPConnections = maximumTCPConnections
         self.udpBatchSize = udpBatchSize
+        self.udpCoalesceDelay = udpCoalesceDelay
+        self.udpCoalesceRate = udpCoalesceRate
     }
 }
 
@@ -45,7 +55,8 @@ public final class DNSServer {
                 udpEndpoints.append(
                     try UDPEndpoint(
                         loop: loop, address: address, handler: responder, batchSize: options.udpBatchSize,
-                        receiveSize: ServerOptions.udpReceiveSize, replySize: QueryProcessor.maximumUDPPayload, reusePort: loops.count > 1))
+                        receiveSize: ServerOptions.udpReceiveSize, replySize: QueryProcessor.maximumUDPPayload, reusePort: loops.count > 1,
+                        coalescing: UDPCoalescing(delay: options.udpCoalesceDelay, enterRate: options.udpCoalesceRate)))
             }
         }
         let loop = loops[0]
@@ -60,6 +71,9 @@ public final class DNSServer {
     }
 
     /// Outcome counts over UDP (all workers) and TCP. Read once the loops have stopped.
+    /// How many times the UDP sockets switched between readiness and timer reads.
+    public var udpCoalescingSwitches: Int { udpEndpoints.map(\.coalescingSwitches).reduce(0, +) }
+
     public var counters: (udp: QueryCounters, tcp: QueryCounters) {
         (udpResponders.map(\.processor.counters).reduce(QueryCounters(), +), tcpResponder.processor.counters)
     }

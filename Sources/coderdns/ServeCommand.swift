@@ -60,6 +60,15 @@ struct ServeCommand: ParsableCommand {
     )
     var workers: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            "Under load (see --udp-coalesce-above), read each UDP socket every this many microseconds instead of on every datagram; 0: never. See docs/architecture.md.",
+            valueName: "microseconds"))
+    var udpCoalesceUsec: Int = 100
+
+    @Option(help: ArgumentHelp("Datagrams a second on one UDP socket from which --udp-coalesce-usec applies.", valueName: "rate"))
+    var udpCoalesceAbove: Int = 40_000
+
     @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))
     var logLevel: String = "info"
 
@@ -80,6 +89,8 @@ struct ServeCommand: ParsableCommand {
             throw ValidationError("--owner-id and --max-stale need --control-plane")
         }
         if let workers, !(1...256).contains(workers) { throw ValidationError("--workers must be between 1 and 256") }
+        if !(0...10_000).contains(udpCoalesceUsec) { throw ValidationError("--udp-coalesce-usec must be between 0 and 10000") }
+        if udpCoalesceAbove < 1 { throw ValidationError("--udp-coalesce-above must be at least 1") }
         guard maxTcpConnections > 0 else { throw ValidationError("--max-tcp-connections must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -145,7 +156,9 @@ struct ServeCommand: ParsableCommand {
             loops = try (0..<workerCount).map { _ throws(EventIOError) in try EventLoop() }
             server = try DNSServer(
                 loops: loops, publisher: publisher,
-                options: ServerOptions(listen: addresses, tcpIdleTimeout: tcpIdleTimeout, maximumTCPConnections: maxTcpConnections),
+                options: ServerOptions(
+                    listen: addresses, tcpIdleTimeout: tcpIdleTimeout, maximumTCPConnections: maxTcpConnections,
+                    udpCoalesceDelay: Double(udpCoalesceUsec) / 1_000_000, udpCoalesceRate: Double(udpCoalesceAbove)),
                 logger: logger)
             let loop = loops[0]
             let stopAll = { for each in loops { each.stop() } }
@@ -199,7 +212,8 @@ struct ServeCommand: ParsableCommand {
         for thread in threads { thread.join() }
         client?.stop()
         let counters = server.counters
-        logger.info("stopped", metadata: ["udp": "\(counters.udp)", "tcp": "\(counters.tcp)"])
+        logger.info(
+            "stopped", metadata: ["udp": "\(counters.udp)", "tcp": "\(counters.tcp)", "udp_coalescing_switches": "\(server.udpCoalescingSwitches)"])
     }
 
     /// The state to serve before anything else arrives, and its age in seconds.

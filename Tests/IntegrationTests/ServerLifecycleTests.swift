@@ -46,6 +46,8 @@ struct ServerLifecycleTests {
         (["serve", "--bogus"], "--bogus"),
         (["serve", "--tcp-idle-timeout", "0"], "--tcp-idle-timeout"),
         (["serve", "--log-level", "loud"], "--log-level"),
+        (["serve", "--udp-coalesce-usec", "-5"], "--udp-coalesce-usec"),
+        (["serve", "--udp-coalesce-above", "0"], "--udp-coalesce-above"),
         (["serve", "--owner", "not_a_label", "--listen", "127.0.0.1:1"], "not_a_label"),
     ])
     func aBadFlagStopsStartupWithOneLine(arguments: [String], mention: String) throws {
