@@ -274,16 +274,18 @@ class Server:
 
 
 class CoderDNS(Server):
-    def __init__(self, directory, binary, workers=1):
+    def __init__(self, directory, binary, workers=1, coalesce=True):
         super().__init__(directory)
         self.binary = binary
         self.workers = workers
-        self.label = "coderdns" if workers == 1 else f"coderdns-w{workers}"
+        self.coalesce = coalesce
+        self.label = ("coderdns" if workers == 1 else f"coderdns-w{workers}") + ("" if coalesce else "-eager")
 
     def argv(self):
+        # -eager: every datagram read on readiness, as before UDP coalescing (the default).
         return [self.binary, "serve", "--snapshot", os.path.join(self.directory, "state.json"),
                 "--owner", OWNER, "--listen", f"[{ADDRESS}]:53", "--workers", str(self.workers),
-                "--log-level", "info"]
+                "--log-level", "info"] + ([] if self.coalesce else ["--udp-coalesce-usec", "0"])
 
 
 class Knot(Server):
@@ -612,7 +614,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rates", default="20000,60000")
-    parser.add_argument("--servers", default="coderdns,knotd,nsd")
+    parser.add_argument("--servers", default="coderdns,coderdns-eager,knotd,nsd")
     parser.add_argument("--no-extras", action="store_true", help="skip the reload and --workers runs")
     parser.add_argument("--output", default=os.path.join(REPO, "docs"), help="where benchmarks.md/.png go")
     args = parser.parse_args()
@@ -635,6 +637,7 @@ def main():
         queries = os.path.join(directory, "queries.txt")
         servers = {
             "coderdns": CoderDNS(directory, args.coderdns),
+            "coderdns-eager": CoderDNS(directory, args.coderdns, coalesce=False),
             "knotd": Knot(directory),
             "nsd": NSD(directory),
         }
