@@ -129,6 +129,42 @@ extension ZoneSnapshot {
                     .elementsEqual(labels[Int(b.labelStart)..<Int(b.labelStart + b.labelLength)])
         }
 
+        /// Sorts `keys` by address: a least-significant-digit radix sort over the address's
+        /// eight 16-bit digits, skipping the digits every key shares (the /48 prefix), so a
+        /// 100,000-agent zone takes five linear passes instead of a comparison sort's
+        /// seventeen. Stable.
+        static func sortByAddress(_ keys: inout [ReverseKey]) {
+            guard keys.count > 1 else { return }
+            var scratch = keys
+            var counts = [Int](repeating: 0, count: 1 << 16)
+            for digit in 0..<8 {
+                // Digits 0-3 are in `low`, 4-7 in `high`, least significant first.
+                let shift = UInt64(16 * (digit % 4))
+                func value(_ key: ReverseKey) -> Int {
+                    Int(truncatingIfNeeded: ((digit < 4 ? key.address.low : key.address.high) >> shift) & 0xFFFF)
+                }
+                for index in counts.indices { counts[index] = 0 }
+                for key in keys { counts[value(key)] += 1 }
+                if counts[value(keys[0])] == keys.count { continue }  // one value: nothing moves
+                var total = 0
+                for index in counts.indices {
+                    let count = counts[index]
+                    counts[index] = total
+                    total += count
+                }
+                keys.withUnsafeBufferPointer { source in
+                    scratch.withUnsafeMutableBufferPointer { target in
+                        for key in source {
+                            let bucket = value(key)
+                            target[counts[bucket]] = key
+                            counts[bucket] += 1
+                        }
+                    }
+                }
+                swap(&keys, &scratch)
+            }
+        }
+
         /// `agents`: the state's agents, as `add` was given their places.
         consuming func finish(agents: [Agent]) -> (
             forward: ForwardIndex, answerRecords: [UInt8], reverseAddresses: [IPv6Address], reverseTargets: [ZoneSnapshot.PointerTarget]
@@ -202,9 +238,15 @@ extension ZoneSnapshot {
                     func agentID(_ entry: Int) -> Identifier {
                         entry == Self.sentinelEntry ? Identifier(high: 0, low: 0) : agents[Int(pending[entry].agent)].id
                     }
-                    keys.sort { lhs, rhs in
-                        if lhs.address != rhs.address { return lhs.address < rhs.address }
-                        return agentID(lhs.entry) < agentID(rhs.entry)
+                    Self.sortByAddress(&keys)
+                    // Equal addresses (two agents whose UUIDs agree in bytes 6..15) are rare:
+                    // order each such run by agent identifier.
+                    var start = 0
+                    while start < keys.count {
+                        var end = start + 1
+                        while end < keys.count && keys[end].address == keys[start].address { end += 1 }
+                        if end - start > 1 { keys[start..<end].sort { agentID($0.entry) < agentID($1.entry) } }
+                        start = end
                     }
                 }
             }

@@ -185,6 +185,36 @@ struct ZoneSnapshotTests {
         }
     }
 
+    @Test func everyAgentOfAThousandsFindsItsOwnPTRAndOthersDoNot() throws {
+        // Random identifiers, so the reverse zone's order (a radix sort) is all its own work;
+        // some share a top address byte, so range checks meet neighbours.
+        var generator = SystemRandomNumberGenerator()
+        var state = WorkspaceState()
+        var expected: [(nibbles: String, name: [UInt8])] = []
+        for index in 0..<3000 {
+            let workspace = Identifier(high: .random(in: 0...UInt64.max, using: &generator), low: .random(in: 0...UInt64.max, using: &generator))
+            let agent = Identifier(high: UInt64(index % 7) << 8, low: .random(in: 0...UInt64.max, using: &generator))
+            state.workspaces[workspace] = Workspace(id: workspace, name: "w\(index)", status: .running)
+            state.agents[agent] = Agent(id: agent, name: "a\(index % 5)", workspaceID: workspace)
+            let address = ServiceAddress.agent(agent)
+            let nibbles = address.nibbles[12...].reversed().map { String($0, radix: 16) }.joined(separator: ".")
+            expected.append((nibbles, try DomainName("a\(index % 5).w\(index).alice.coder.").wire))
+        }
+        let snapshot = ZoneSnapshot(state: state, configuration: Self.configuration, serial: 1)
+        #expect(snapshot.addressCount == 3001)
+        for (nibbles, name) in expected {
+            guard case .pointer(let target) = Self.reverse(snapshot, nibbles) else {
+                Issue.record("no PTR for \(nibbles)")
+                continue
+            }
+            #expect(snapshot.name(of: target) == name)
+            // The same address with its lowest nibble changed is (almost surely) no one's.
+            let last = nibbles.first == "0" ? "1" : "0"
+            let other = last + nibbles.dropFirst()
+            if !expected.contains(where: { $0.nibbles == other }) { #expect(Self.reverse(snapshot, other) == .absent) }
+        }
+    }
+
     @Test func anEmptySnapshotHasNoData() {
         #expect(!ZoneSnapshot.empty(configuration: Self.configuration).hasData)
     }
