@@ -24,8 +24,12 @@ public struct UDPCoalescing: Sendable, Equatable {
     public let enterRate: Double
     /// Datagrams a second under which reading goes back to readiness events.
     public let exitRate: Double
-    /// How long a rate is measured over before a decision, in seconds.
+    /// How long a rate is measured over before switching to the timer, in seconds: long, so
+    /// that a sender's bursts at a moderate average rate do not count as load.
     public let window: Double
+    /// How long before switching back: short, so that when load drops (a benchmark's
+    /// saturation run ending, say) few queries wait for the timer.
+    public let exitWindow: Double
 
     public private(set) var mode = Mode.onReadiness
     /// How many times the mode changed: for the operator's statistics.
@@ -37,13 +41,14 @@ public struct UDPCoalescing: Sendable, Equatable {
     ///   - delay: seconds between reads of a busy socket; 0 disables coalescing.
     ///   - enterRate: datagrams a second from which the timer is used; it is left under
     ///     five eighths of that (hysteresis, so a rate near the line does not flap).
-    ///   - window: how long a rate is measured over; long enough that a sender's bursts at
-    ///     a moderate average rate do not count as load.
-    public init(delay: Double, enterRate: Double = 40_000, window: Double = 0.05) {
+    ///   - window: how long a rate is measured over before the timer is used.
+    ///   - exitWindow: how long before it is left.
+    public init(delay: Double, enterRate: Double = 40_000, window: Double = 0.05, exitWindow: Double = 0.005) {
         self.delay = delay
         self.enterRate = enterRate
         self.exitRate = enterRate * 5 / 8
         self.window = window
+        self.exitWindow = exitWindow
     }
 
     public static let disabled = UDPCoalescing(delay: 0)
@@ -61,7 +66,7 @@ public struct UDPCoalescing: Sendable, Equatable {
         }
         windowCount += count
         let elapsed = now - start
-        guard elapsed >= window else { return mode }
+        guard elapsed >= (mode == .onTimer ? exitWindow : window) else { return mode }
         let rate = Double(windowCount) / elapsed
         switch mode {
         case .onReadiness where rate >= enterRate:

@@ -1,11 +1,20 @@
 /// A pull reader for JSON (RFC 8259) that builds nothing on its own: callers walk objects and
 /// arrays and read the values they want, so a large state file costs only the state it
 /// describes. Errors carry the line and column.
+///
+/// The bytes are borrowed: the caller keeps them alive (an array's storage, or a file mapped
+/// into memory) while the cursor is used.
 struct JSONCursor {
-    let bytes: [UInt8]
+    let bytes: UnsafeRawBufferPointer
     private(set) var position = 0
+    /// Bytes before this are forgotten (their memory may be gone): error positions count
+    /// their lines from what ``forget(upTo:)`` recorded.
+    private var forgotten = 0
+    private var forgottenLines = 0
+    /// Where the line containing `forgotten` starts.
+    private var forgottenLineStart = 0
 
-    init(_ bytes: [UInt8]) {
+    init(_ bytes: UnsafeRawBufferPointer) {
         self.bytes = bytes
     }
 
@@ -22,18 +31,26 @@ struct JSONCursor {
     }
 
     func error(_ message: String, at offset: Int? = nil) -> SyntaxError {
-        let end = min(offset ?? position, bytes.count)
-        var line = 1
-        var column = 1
-        for byte in bytes[0..<end] {
-            if byte == UInt8(ascii: "\n") {
-                line += 1
-                column = 1
-            } else {
-                column += 1
-            }
+        let end = max(min(offset ?? position, bytes.count), forgotten)
+        var line = 1 + forgottenLines
+        var lineStart = forgottenLineStart
+        for index in forgotten..<end where bytes[index] == UInt8(ascii: "\n") {
+            line += 1
+            lineStart = index + 1
         }
-        return SyntaxError(message: message, line: line, column: column)
+        return SyntaxError(message: message, line: line, column: end - lineStart + 1)
+    }
+
+    /// Notes the lines before `offset` (at most ``position``), so error positions stay right
+    /// after the memory below it is let go.
+    mutating func forget(upTo offset: Int) {
+        let end = min(offset, position)
+        guard end > forgotten else { return }
+        for index in forgotten..<end where bytes[index] == UInt8(ascii: "\n") {
+            forgottenLines += 1
+            forgottenLineStart = index + 1
+        }
+        forgotten = end
     }
 
     mutating func skipWhitespace() {
@@ -122,7 +139,7 @@ struct JSONCursor {
         while position < bytes.count {
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {
-                let text = String(decoding: bytes[start..<position], as: UTF8.self)
+                let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
                 position += 1
                 return text
             }
@@ -208,7 +225,7 @@ struct JSONCursor {
             var matched = false
             for word in ["true", "false", "null"] {
                 let utf8 = Array(word.utf8)
-                if position + utf8.count <= bytes.count && Array(bytes[position..<(position + utf8.count)]) == utf8 {
+                if position + utf8.count <= bytes.count && bytes[position..<(position + utf8.count)].elementsEqual(utf8) {
                     position += utf8.count
                     matched = true
                     break
@@ -216,7 +233,7 @@ struct JSONCursor {
             }
             guard matched else { throw error("bad literal") }
         }
-        let text = String(decoding: bytes[start..<position], as: UTF8.self)
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
         return text.count > 40 ? String(text.prefix(40)) + "..." : text
     }
 

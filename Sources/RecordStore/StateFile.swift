@@ -29,32 +29,64 @@ public struct StateFileError: Error, Equatable, CustomStringConvertible {
 /// a state. Names are lower-cased; unknown keys are ignored.
 public enum StateFile {
     public static func load(path: String, configuration: ZoneConfiguration) throws(StateFileError) -> WorkspaceState {
-        // Read straight into one byte array: a large file is not held twice while parsing.
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw StateFileError(source: path, location: "", problem: "cannot read the file (\(String(cString: strerror(errno))))")
-        }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var info = stat()
-        if fstat(fd, &info) == 0 { bytes.reserveCapacity(Int(info.st_size)) }
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count >= 0 else {
-                throw StateFileError(source: path, location: "", problem: "cannot read the file (\(String(cString: strerror(errno))))")
-            }
-            if count == 0 { break }
-            bytes.append(contentsOf: chunk[0..<count])
-        }
-        return try parse(bytes: bytes, source: path, configuration: configuration)
+        let file = try FileBuffer(path: path)
+        var reader = StateReader(configuration: configuration)
+        try parse(file, source: path, configuration: configuration, into: &reader)
+        return reader.state
     }
 
     /// Parses a whole document held in memory; `source` names it in errors.
     public static func parse(bytes: [UInt8], source: String, configuration: ZoneConfiguration) throws(StateFileError) -> WorkspaceState {
+        var reader = StateReader(configuration: configuration)
+        // withUnsafeBytes rethrows untyped: carry the typed error out by hand.
+        let failure: StateFileError? = bytes.withUnsafeBytes { buffer in
+            do throws(StateFileError) {
+                try parse(buffer, source: source, configuration: configuration, file: nil, into: &reader)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let failure { throw failure }
+        return reader.state
+    }
+
+    /// Reads a state file straight into a record snapshot, without building the
+    /// ``WorkspaceState`` in between: what a server with no control plane needs. The file's
+    /// pages are let go as they are read (``FileBuffer``), and only the identifiers are kept
+    /// (to refuse repeats), so a 100,000-workspace file costs the snapshot and little more.
+    /// A bad file gets the same one-line error as ``load(path:configuration:)``.
+    public static func loadSnapshot(
+        path: String, configuration: ZoneConfiguration, serial: UInt32
+    ) throws(StateFileError) -> (snapshot: ZoneSnapshot, workspaces: Int, agents: Int) {
+        let file = try FileBuffer(path: path)
+        // A workspace with its agent takes at least a hundred-odd bytes of JSON: size the
+        // index for that many rather than grow it step by step.
+        var reader = SnapshotReader(configuration: configuration, expectedAgents: file.bytes.count / 128)
         do {
-            return try parse(JSONCursor(bytes), source: source, configuration: configuration)
+            try parse(file, source: path, configuration: configuration, into: &reader)
+        } catch {
+            // A repeated identifier: the state path knows where it was first seen.
+            guard error.problem == SnapshotReader.repeated else { throw error }
+            _ = try load(path: path, configuration: configuration)
+            throw error
+        }
+        let counts = (reader.workspaceCount, reader.agentCount)
+        return (reader.finish(serial: serial), counts.0, counts.1)
+    }
+
+    private static func parse(
+        _ file: FileBuffer, source: String, configuration: ZoneConfiguration, into visitor: inout some StateVisitor
+    ) throws(StateFileError) {
+        try parse(file.bytes, source: source, configuration: configuration, file: file, into: &visitor)
+    }
+
+    private static func parse(
+        _ bytes: UnsafeRawBufferPointer, source: String, configuration: ZoneConfiguration, file: FileBuffer?,
+        into visitor: inout some StateVisitor
+    ) throws(StateFileError) {
+        do {
+            try parse(JSONCursor(bytes), source: source, configuration: configuration, file: file, into: &visitor)
         } catch let error as StateFileError {
             throw error
         } catch let error as JSONCursor.SyntaxError {
@@ -64,17 +96,19 @@ public enum StateFile {
         }
     }
 
-    /// Reads the document with a pull cursor: nothing but the resulting state is built, so a
-    /// 100,000-workspace file costs little more memory than its state.
-    private static func parse(_ start: JSONCursor, source: String, configuration: ZoneConfiguration) throws -> WorkspaceState {
+    /// Reads the document with a pull cursor and hands each checked workspace and agent to
+    /// `visitor`: nothing else is built. The pages of `file` behind the cursor are released
+    /// as it goes.
+    private static func parse(
+        _ start: JSONCursor, source: String, configuration: ZoneConfiguration, file: FileBuffer?,
+        into visitor: inout some StateVisitor
+    ) throws {
         func fail(_ location: String, _ problem: String) -> StateFileError {
             StateFileError(source: source, location: location, problem: problem)
         }
         var cursor = start
-        var state = WorkspaceState()
         // Locations are spelled out only when something is wrong: a string per entry would
-        // cost more than the entry. Workspaces and agents are stored in file order and never
-        // removed here, so a duplicate's first location follows from its place in the maps.
+        // cost more than the entry.
         func workspacePath(_ index: Int) -> String { "workspaces[\(index)]" }
         func agentPath(_ workspace: Int, _ agent: Int) -> String { "workspaces[\(workspace)].agents[\(agent)]" }
         var sawWorkspaces = false
@@ -135,8 +169,8 @@ public enum StateFile {
                     }
                 }
                 let id = try identifier(idValue, at: workspacePath(workspaceIndex) + ".id", fail)
-                if let first = state.workspaces.position(ofKey: id) {
-                    throw fail(workspacePath(workspaceIndex) + ".id", "duplicate workspace id \(id) (also at \(workspacePath(first)).id)")
+                if let problem = visitor.repeatedWorkspace(id) {
+                    throw fail(workspacePath(workspaceIndex) + ".id", problem)
                 }
                 let name = try label(nameValue, at: workspacePath(workspaceIndex) + ".name", fail)
                 var status = WorkspaceStatus.unknown
@@ -147,18 +181,12 @@ public enum StateFile {
                     }
                     status = parsed
                 }
-                state.workspaces.updateValue(Workspace(id: id, name: name, status: status))
+                visitor.add(Workspace(id: id, name: name, status: status))
                 let fixedLength = 1 + name.utf8.count + 1 + configuration.owner.utf8.count + configuration.suffix.wire.count
                 for (agentIndex, agent) in agents.enumerated() {
                     let agentID = try identifier(agent.id, at: agentPath(workspaceIndex, agentIndex) + ".id", fail)
-                    if let first = state.agents.position(ofKey: agentID) {
-                        // Agents are stored workspace by workspace, in file order.
-                        let owner = state.agents.values[first].workspaceID
-                        let ownerIndex = state.workspaces.position(ofKey: owner) ?? 0
-                        let indexInOwner = state.agents.values[..<first].count { $0.workspaceID == owner }
-                        throw fail(
-                            agentPath(workspaceIndex, agentIndex) + ".id",
-                            "duplicate agent id \(agentID) (also at \(agentPath(ownerIndex, indexInOwner)).id)")
+                    if let problem = visitor.repeatedAgent(agentID) {
+                        throw fail(agentPath(workspaceIndex, agentIndex) + ".id", problem)
                     }
                     let agentName = try label(agent.name, at: agentPath(workspaceIndex, agentIndex) + ".name", fail)
                     if 1 + agentName.utf8.count + fixedLength > DomainName.maximumWireLength {
@@ -166,13 +194,16 @@ public enum StateFile {
                             agentPath(workspaceIndex, agentIndex) + ".name",
                             "\(agentName).\(name).\(configuration.owner).\(configuration.suffix) is longer than 255 bytes")
                     }
-                    state.agents.updateValue(Agent(id: agentID, name: agentName, workspaceID: id))
+                    visitor.add(Agent(id: agentID, name: agentName, workspaceID: id))
+                }
+                if let file, let end = file.releasable(below: cursor.position) {
+                    cursor.forget(upTo: end)
+                    file.release(upTo: end)
                 }
             }
         }
         try cursor.finish()
         guard sawWorkspaces else { throw fail("", "no \"workspaces\" key") }
-        return state
     }
 
     /// A scalar value as read: its string if it is one, and its JSON text for messages.
@@ -215,4 +246,84 @@ public enum StateFile {
         }
         return DNSLabel.lowercased(text)
     }
+}
+
+/// What the parser hands its checked entries to: the state, or a snapshot being built.
+protocol StateVisitor {
+    /// Why `id` cannot be another workspace's (it was seen before), or nil.
+    func repeatedWorkspace(_ id: Identifier) -> String?
+    func repeatedAgent(_ id: Identifier) -> String?
+    /// A workspace, then its agents (whose workspace it is).
+    mutating func add(_ workspace: Workspace)
+    mutating func add(_ agent: Agent)
+}
+
+/// Builds the ``WorkspaceState``.
+struct StateReader: StateVisitor {
+    var state = WorkspaceState()
+
+    init(configuration: ZoneConfiguration) {}
+
+    // Workspaces and agents are stored in file order and never removed here, so a
+    // duplicate's first location follows from its place in the maps.
+    func repeatedWorkspace(_ id: Identifier) -> String? {
+        guard let first = state.workspaces.position(ofKey: id) else { return nil }
+        return "duplicate workspace id \(id) (also at workspaces[\(first)].id)"
+    }
+
+    func repeatedAgent(_ id: Identifier) -> String? {
+        guard let first = state.agents.position(ofKey: id) else { return nil }
+        // Agents are stored workspace by workspace, in file order.
+        let owner = state.agents.values[first].workspaceID
+        let ownerIndex = state.workspaces.position(ofKey: owner) ?? 0
+        let indexInOwner = state.agents.values[..<first].count { $0.workspaceID == owner }
+        return "duplicate agent id \(id) (also at workspaces[\(ownerIndex)].agents[\(indexInOwner)].id)"
+    }
+
+    mutating func add(_ workspace: Workspace) { state.workspaces.updateValue(workspace) }
+    mutating func add(_ agent: Agent) { state.agents.updateValue(agent) }
+}
+
+/// Builds a ``ZoneSnapshot`` as the file is read, keeping only identifiers besides.
+struct SnapshotReader: StateVisitor {
+    /// The problem reported for a repeat; the caller re-reads the file for where.
+    static let repeated = "a repeated identifier"
+
+    var builder: ZoneSnapshot.Builder
+    let configuration: ZoneConfiguration
+    var workspaceIDs = IdentifierMap<Identifier>()
+    var agentIDs = IdentifierMap<Identifier>()
+    private var workspaceName = ""
+
+    init(configuration: ZoneConfiguration, expectedAgents: Int) {
+        self.configuration = configuration
+        builder = ZoneSnapshot.Builder(configuration: configuration, expectedAgents: expectedAgents)
+    }
+
+    var workspaceCount: Int { workspaceIDs.count }
+    var agentCount: Int { agentIDs.count }
+
+    func repeatedWorkspace(_ id: Identifier) -> String? { workspaceIDs.contains(id) ? Self.repeated : nil }
+    func repeatedAgent(_ id: Identifier) -> String? { agentIDs.contains(id) ? Self.repeated : nil }
+
+    mutating func add(_ workspace: Workspace) {
+        workspaceIDs.updateValue(workspace.id)
+        workspaceName = workspace.name
+    }
+
+    mutating func add(_ agent: Agent) {
+        agentIDs.updateValue(agent.id)
+        builder.add(agentID: agent.id, agentName: agent.name, workspaceNumber: workspaceIDs.count - 1, workspaceName: workspaceName)
+    }
+
+    consuming func finish(serial: UInt32) -> ZoneSnapshot {
+        // The identifiers are no longer needed: free them before the index is finished.
+        workspaceIDs = IdentifierMap()
+        agentIDs = IdentifierMap()
+        return ZoneSnapshot(building: builder, configuration: configuration, serial: serial)
+    }
+}
+
+extension Identifier: IdentifiedValue {
+    public var id: Identifier { self }
 }

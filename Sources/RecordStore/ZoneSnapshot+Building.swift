@@ -18,7 +18,7 @@ extension ZoneSnapshot {
                 // Coder's messages list them so): try the last workspace and the next one
                 // before a hash probe, which at this size is a cache miss.
                 var last = -1
-                for (index, agent) in agents.enumerated() {
+                for agent in agents {
                     let position: Int
                     if last >= 0 && workspaces[last].id == agent.workspaceID {
                         position = last
@@ -30,18 +30,23 @@ extension ZoneSnapshot {
                         continue
                     }
                     last = position
-                    builder.add(agent, at: index, in: workspaces[position])
+                    builder.add(agentID: agent.id, agentName: agent.name, workspaceNumber: position, workspaceName: workspaces[position].name)
                 }
             }
         }
-        let parts = builder.finish(agents: state.agents.values)
+        self.init(building: builder, configuration: configuration, serial: serial)
+    }
+
+    /// The snapshot of everything added to `builder`.
+    convenience init(building builder: consuming Builder, configuration: ZoneConfiguration, serial: UInt32) {
+        let parts = builder.finish()
         self.init(
             configuration: configuration, hasData: true, serial: serial, forward: parts.forward, answerRecords: parts.answerRecords,
             reverseAddresses: parts.reverseAddresses, reverseTargets: parts.reverseTargets)
     }
 
     /// Accumulates names and records; not shared, used once.
-    struct Builder: ~Copyable {
+    struct Builder {
         let configuration: ZoneConfiguration
         var forward: ForwardIndex
         var answerRecords: [UInt8] = []
@@ -52,14 +57,18 @@ extension ZoneSnapshot {
         var key: [UInt8] = []
         let ownerBytes: [UInt8]
 
-        /// 32 bytes: the agent itself is found by its place in the state's agents.
+        /// 40 bytes per agent.
         struct Pending {
             var group: UInt32
             var labelStart: UInt32
             var labelLength: UInt32
-            /// Where the agent is in the state's `agents.values`.
-            var agent: UInt32
+            /// Which workspace (numbered by the caller): several of one name are told apart.
+            var workspace: UInt32
+            /// The agent identifier's first half; the second is the address's `low`.
+            var agentHigh: UInt64
             var address: IPv6Address
+
+            var agentID: Identifier { Identifier(high: agentHigh, low: address.low) }
         }
 
         /// What the reverse zone is sorted by: an address and its pending entry (or
@@ -81,25 +90,28 @@ extension ZoneSnapshot {
             forward.hostNameCount = 1
         }
 
-        /// Adds `agent`, found at `index` of the state's agents, of `workspace`.
-        mutating func add(_ agent: Agent, at index: Int, in workspace: Workspace) {
-            let agentLength = agent.name.utf8.count
-            let workspaceLength = workspace.name.utf8.count
+        /// Adds an agent of the workspace the caller numbers `workspaceNumber` (names are
+        /// lower-cased here).
+        mutating func add(agentID: Identifier, agentName: String, workspaceNumber: Int, workspaceName: String) {
+            let agentLength = agentName.utf8.count
+            let workspaceLength = workspaceName.utf8.count
             // The longest name: <agent>.<ws>.<owner>.<suffix>.
             let longest = 3 + agentLength + workspaceLength + ownerBytes.count + configuration.suffix.wire.count
             guard agentLength > 0, workspaceLength > 0, longest <= DomainName.maximumWireLength else { return }
 
             key.removeAll(keepingCapacity: true)
             key.append(UInt8(workspaceLength))
-            for byte in workspace.name.utf8 { key.append(ASCII.lowercase(byte)) }
+            for byte in workspaceName.utf8 { key.append(ASCII.lowercase(byte)) }
             let (group, inserted) = key.withUnsafeBytes { forward.workspaces.insert($0) }
             if inserted { forward.groups.append(ForwardIndex.Group(nameRecord: forward.workspaces.recordStart(ofEntry: group))) }
 
             let labelStart = UInt32(labels.count)
-            for byte in agent.name.utf8 { labels.append(ASCII.lowercase(byte)) }
-            let address = ServiceAddress.agent(agent.id)
+            for byte in agentName.utf8 { labels.append(ASCII.lowercase(byte)) }
+            let address = ServiceAddress.agent(agentID)
             pending.append(
-                Pending(group: UInt32(group), labelStart: labelStart, labelLength: UInt32(agentLength), agent: UInt32(index), address: address))
+                Pending(
+                    group: UInt32(group), labelStart: labelStart, labelLength: UInt32(agentLength), workspace: UInt32(truncatingIfNeeded: workspaceNumber),
+                    agentHigh: agentID.high, address: address))
         }
 
         /// Appends `address`'s AAAA record and returns its offset.
@@ -165,8 +177,7 @@ extension ZoneSnapshot {
             }
         }
 
-        /// `agents`: the state's agents, as `add` was given their places.
-        consuming func finish(agents: [Agent]) -> (
+        consuming func finish() -> (
             forward: ForwardIndex, answerRecords: [UInt8], reverseAddresses: [IPv6Address], reverseTargets: [ZoneSnapshot.PointerTarget]
         ) {
             // Group the agents by workspace name: a counting sort on the group index.
@@ -211,8 +222,8 @@ extension ZoneSnapshot {
                                 labelStart: agent.labelStart, labelLength: agent.labelLength, answerStart: span.start, answerCount: span.count))
                         forward.hostNameCount += 2
                     }
-                    var perWorkspace: [Identifier: Int] = [:]
-                    func workspace(_ member: Int) -> Identifier { agents[Int(pending[member].agent)].workspaceID }
+                    var perWorkspace: [UInt32: Int] = [:]
+                    func workspace(_ member: Int) -> UInt32 { pending[member].workspace }
                     for member in members { perWorkspace[workspace(member), default: 0] += 1 }
                     let singles = members.filter { perWorkspace[workspace($0)] == 1 }.map { pending[$0].address }
                     if !singles.isEmpty {
@@ -234,9 +245,9 @@ extension ZoneSnapshot {
             keys.append(ReverseKey(address: ServiceAddress.resolver, entry: Self.sentinelEntry))
             for (index, entry) in pending.enumerated() { keys.append(ReverseKey(address: entry.address, entry: index)) }
             pending.withUnsafeBufferPointer { pending in
-                agents.withUnsafeBufferPointer { agents in
+                do {
                     func agentID(_ entry: Int) -> Identifier {
-                        entry == Self.sentinelEntry ? Identifier(high: 0, low: 0) : agents[Int(pending[entry].agent)].id
+                        entry == Self.sentinelEntry ? Identifier(high: 0, low: 0) : pending[entry].agentID
                     }
                     Self.sortByAddress(&keys)
                     // Equal addresses (two agents whose UUIDs agree in bytes 6..15) are rare:

@@ -122,11 +122,27 @@ struct ServeCommand: ParsableCommand {
 
         let publisher = SnapshotPublisher(.empty(configuration: configuration))
         let start = EventLoop.monotonicNow()
-        let starting = try startingState(configuration: configuration, logger: logger)
+        // Without a control plane the file is the only source and no state is kept: the
+        // snapshot is built as the file is read.
+        let fileOnly = controlPlane == nil ? snapshot : nil
+        let starting = fileOnly == nil ? try startingState(configuration: configuration, logger: logger) : (nil, 0)
         var initialState = starting.0
         let initialAge = starting.1
         let maximumStale = maxStale.flatMap(Duration.seconds(from:))
-        if let initialState {
+        if let fileOnly {
+            do {
+                let loaded = try StateFile.loadSnapshot(path: fileOnly, configuration: configuration, serial: publisher.nextSerial())
+                publisher.publish(loaded.snapshot)
+                logger.info(
+                    "serving the starting state",
+                    metadata: [
+                        "file": "\(fileOnly)", "workspaces": "\(loaded.workspaces)", "agents": "\(loaded.agents)",
+                        "milliseconds": "\(Int((EventLoop.monotonicNow() - start) * 1000))",
+                    ])
+            } catch {
+                throw fail("\(error)", status: 2)
+            }
+        } else if let initialState {
             if let maximumStale, initialAge > maximumStale {
                 logger.warning(
                     "the cached state is older than --max-stale: not serving it",
@@ -261,16 +277,14 @@ struct ServeCommand: ParsableCommand {
     /// SIGHUP: re-reads the state file; a bad file is rejected whole and the old data keeps serving.
     static func reload(_ path: String, configuration: ZoneConfiguration, publisher: SnapshotPublisher, logger: Logger) {
         do {
+            // Read and built in one pass (no state is kept without a control plane).
             let started = EventLoop.monotonicNow()
-            let state = try StateFile.load(path: path, configuration: configuration)
-            let parsed = EventLoop.monotonicNow()
-            publisher.publish(ZoneSnapshot(state: state, configuration: configuration, serial: publisher.nextSerial()))
-            let published = EventLoop.monotonicNow()
+            let loaded = try StateFile.loadSnapshot(path: path, configuration: configuration, serial: publisher.nextSerial())
+            publisher.publish(loaded.snapshot)
             logger.info(
                 "reloaded workspace state",
                 metadata: [
-                    "file": "\(path)", "agents": "\(state.agents.count)", "parse_ms": "\(Int((parsed - started) * 1000))",
-                    "build_publish_ms": "\(Int((published - parsed) * 1000))",
+                    "file": "\(path)", "agents": "\(loaded.agents)", "milliseconds": "\(Int((EventLoop.monotonicNow() - started) * 1000))",
                 ])
             MemoryTrim.release()
         } catch {

@@ -48,6 +48,18 @@ struct UDPCoalescingPolicyTests {
         #expect(Self.feed(&policy, perWakeup: 100, every: 0.005, for: 1).allSatisfy { $0 == .onReadiness })
     }
 
+    @Test func whenLoadDropsItLeavesTheTimerWithinTheShortWindow() {
+        var policy = UDPCoalescing(delay: 0.0001)
+        _ = Self.feed(&policy, perWakeup: 6, every: 0.0001, for: 0.2)  // 60,000 a second
+        #expect(policy.mode == .onTimer)
+        // Then 20,000 a second: two datagrams a timer read, one read every 100 µs.
+        let modes = Self.feed(&policy, perWakeup: 2, every: 0.0001, for: 0.05, from: 0.2)
+        let back = modes.firstIndex(of: .onReadiness) ?? modes.count
+        // Back within the 5 ms exit window (plus the window already started): 10 ms at most.
+        #expect(back <= 100, "after \(back) reads")
+        #expect(modes[back...].allSatisfy { $0 == .onReadiness })
+    }
+
     @Test func itGoesBackBelowFiveEighthsOfTheRateAndNotBetween() {
         var policy = UDPCoalescing(delay: 0.0001, enterRate: 40_000)
         _ = Self.feed(&policy, perWakeup: 6, every: 0.0001, for: 0.2)  // 60,000 a second
