@@ -46,38 +46,34 @@ public struct Identifier: Hashable, Comparable, Sendable, CustomStringConvertibl
     }
 
     /// From the 36 bytes of the text form, hex digits accumulated straight into the halves;
-    /// a bad character is remembered in `bad` rather than branched on per byte.
+    /// a bad character is remembered in `bad` rather than branched on per byte. A table, not
+    /// comparisons: in a random UUID digits and letters alternate unpredictably, and a branch
+    /// per character costs more than the rest of the parse.
     private init?(text: UnsafeRawBufferPointer) {
         guard text.count == 36, text[8] == UInt8(ascii: "-"), text[13] == UInt8(ascii: "-"), text[18] == UInt8(ascii: "-"),
             text[23] == UInt8(ascii: "-")
         else { return nil }
         var halves: (UInt64, UInt64) = (0, 0)
         var bad: UInt8 = 0
-        var digits = 0
-        for index in 0..<36 where index != 8 && index != 13 && index != 18 && index != 23 {
-            let value = Self.nibble(text[index])
-            bad |= value
-            if digits < 16 {
-                halves.0 = halves.0 << 4 | UInt64(value & 0x0F)
-            } else {
-                halves.1 = halves.1 << 4 | UInt64(value & 0x0F)
+        Self.nibbles.withUnsafeBufferPointer { table in
+            var digits = 0
+            for index in 0..<36 where index != 8 && index != 13 && index != 18 && index != 23 {
+                let value = table[Int(text[index])]
+                bad |= value
+                if digits < 16 {
+                    halves.0 = halves.0 << 4 | UInt64(value & 0x0F)
+                } else {
+                    halves.1 = halves.1 << 4 | UInt64(value & 0x0F)
+                }
+                digits += 1
             }
-            digits += 1
         }
         guard bad & 0xF0 == 0 else { return nil }
         self.init(high: halves.0, low: halves.1)
     }
 
-    /// A hex digit's value, or 0xFF for any other byte.
-    @inline(__always)
-    static func nibble(_ char: UInt8) -> UInt8 {
-        let digit = char &- UInt8(ascii: "0")
-        if digit < 10 { return digit }
-        let letter = (char | 0x20) &- UInt8(ascii: "a")
-        // `| 0x20` folds only 'A'...'F' onto 'a'...'f' among the bytes that reach here with
-        // a result below 6.
-        return letter < 6 ? letter + 10 : 0xFF
-    }
+    /// Each byte's hex-digit value, or 0xFF.
+    static let nibbles: [UInt8] = (0...255).map { byte in hexValue(UInt8(byte)) ?? 0xFF }
 
     static func hexValue(_ char: UInt8) -> UInt8? {
         switch char {

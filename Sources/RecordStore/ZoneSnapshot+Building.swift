@@ -110,7 +110,8 @@ extension ZoneSnapshot {
             let address = ServiceAddress.agent(agentID)
             pending.append(
                 Pending(
-                    group: UInt32(group), labelStart: labelStart, labelLength: UInt32(agentLength), workspace: UInt32(truncatingIfNeeded: workspaceNumber),
+                    group: UInt32(group), labelStart: labelStart, labelLength: UInt32(agentLength),
+                    workspace: UInt32(truncatingIfNeeded: workspaceNumber),
                     agentHigh: agentID.high, address: address))
         }
 

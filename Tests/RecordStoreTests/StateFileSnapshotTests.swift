@@ -33,7 +33,8 @@ struct StateFileSnapshotTests {
                 default: "Ws-\(index)"
                 }
             let padding = String(repeating: "x", count: 300)
-            workspaces.append(#"{"id":"\#(ws)","name":"\#(name)","status":"RUNNING","note":"\#(padding)","agents":[\#(agents.joined(separator: ","))]}"#)
+            workspaces.append(
+                #"{"id":"\#(ws)","name":"\#(name)","status":"RUNNING","note":"\#(padding)","agents":[\#(agents.joined(separator: ","))]}"#)
         }
         return #"{"workspaces":[\#(workspaces.joined(separator: ",\n"))]}"#
     }
@@ -49,7 +50,9 @@ struct StateFileSnapshotTests {
         }
         for agent in state.agents.values {
             let workspace = state.workspaces[agent.workspaceID]!.name
-            for labels in [[agent.name, workspace, "me"], [agent.name, workspace, "alice"], [workspace], [workspace, "me"], ["nope", workspace, "me"]] {
+            for labels in [
+                [agent.name, workspace, "me"], [agent.name, workspace, "alice"], [workspace], [workspace, "me"], ["nope", workspace, "me"],
+            ] {
                 #expect(forward(a, labels) == forward(b, labels), "\(labels)")
             }
             let nibbles = ServiceAddress.agent(agent.id).nibbles[12...].reversed().map { String($0, radix: 16) }
