@@ -343,17 +343,3 @@ public final class ControlPlaneClient: Sendable {
         }
     }
 }
-
-/// glibc's `malloc_trim`, which Swift's Glibc module does not declare: looked up once.
-/// After a large state has been built, the memory freed on the way (decoding buffers,
-/// the previous state) goes back to the system instead of staying resident.
-public enum MemoryTrim {
-    private typealias Function = @convention(c) (Int) -> Int32
-    private static let function: Function? = {
-        // RTLD_DEFAULT is the null handle on glibc.
-        guard let symbol = dlsym(nil, "malloc_trim") else { return nil }
-        return unsafeBitCast(symbol, to: Function.self)
-    }()
-
-    public static func release() { _ = function?(0) }
-}

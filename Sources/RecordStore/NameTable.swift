@@ -30,6 +30,9 @@ struct NameTable: Sendable {
         while size < expectedCount * 2 { size <<= 1 }
         slots = Array(repeating: 0, count: size)
         mask = size - 1
+        // A record is 9 bytes plus its key (a workspace name's label: typically 10-30 bytes).
+        records.reserveCapacity(expectedCount * 32)
+        recordStarts.reserveCapacity(expectedCount)
     }
 
     /// FNV-1a, 64-bit: simple, and good enough for label bytes. The low bits pick the slot,
@@ -93,6 +96,9 @@ struct NameTable: Sendable {
         let start = records.count
         precondition(start < Int(UInt32.max) - 1, "name table over 4 GiB")
         recordStarts.append(UInt32(start))
+        // Grow by a quarter, not double: a doubling at 100,000 names leaves megabytes of
+        // slack, or a copy to drop it.
+        if start + 9 + key.count > records.capacity { records.reserveCapacity(max(start + 9 + key.count, records.capacity * 5 / 4)) }
         records.append(UInt8(key.count))
         records.append(contentsOf: key)
         for byte in 0..<8 { records.append(UInt8(truncatingIfNeeded: UInt64(index) >> (8 * byte))) }
@@ -135,9 +141,10 @@ struct NameTable: Sendable {
         }
     }
 
-    /// Drops spare capacity and the building-only index once building is done.
+    /// Drops the building-only index once building is done, and spare capacity when there
+    /// is much of it (a copy briefly holds the records twice).
     mutating func compact() {
-        records = Array(records)
         recordStarts = []
+        if records.capacity - records.count > records.count / 8 { records = Array(records) }
     }
 }

@@ -59,11 +59,13 @@ public enum StateFile {
     public static func loadSnapshot(
         path: String, configuration: ZoneConfiguration, serial: UInt32
     ) throws(StateFileError) -> (snapshot: ZoneSnapshot, workspaces: Int, agents: Int) {
-        let file = try FileBuffer(path: path)
-        // A workspace with its agent takes at least a hundred-odd bytes of JSON: size the
-        // index for that many rather than grow it step by step.
-        var reader = SnapshotReader(configuration: configuration, expectedAgents: file.bytes.count / 128)
+        var reader: SnapshotReader
         do {
+            // Scoped: what is left of the file is unmapped before the index is finished.
+            let file = try FileBuffer(path: path)
+            // A workspace with its agent takes 160-odd bytes of JSON (two UUIDs, two names,
+            // the keys): size the index for that many rather than grow it step by step.
+            reader = SnapshotReader(configuration: configuration, expectedAgents: file.bytes.count / 160)
             try parse(file, source: path, configuration: configuration, into: &reader)
         } catch {
             // A repeated identifier: the state path knows where it was first seen.
@@ -250,9 +252,10 @@ public enum StateFile {
 
 /// What the parser hands its checked entries to: the state, or a snapshot being built.
 protocol StateVisitor {
-    /// Why `id` cannot be another workspace's (it was seen before), or nil.
-    func repeatedWorkspace(_ id: Identifier) -> String?
-    func repeatedAgent(_ id: Identifier) -> String?
+    /// Why `id` cannot be another workspace's (it was seen before), or nil. Mutating only so
+    /// that calls on an `inout` visitor do not copy it (and retain all it holds).
+    mutating func repeatedWorkspace(_ id: Identifier) -> String?
+    mutating func repeatedAgent(_ id: Identifier) -> String?
     /// A workspace, then its agents (whose workspace it is).
     mutating func add(_ workspace: Workspace)
     mutating func add(_ agent: Agent)
@@ -266,12 +269,12 @@ struct StateReader: StateVisitor {
 
     // Workspaces and agents are stored in file order and never removed here, so a
     // duplicate's first location follows from its place in the maps.
-    func repeatedWorkspace(_ id: Identifier) -> String? {
+    mutating func repeatedWorkspace(_ id: Identifier) -> String? {
         guard let first = state.workspaces.position(ofKey: id) else { return nil }
         return "duplicate workspace id \(id) (also at workspaces[\(first)].id)"
     }
 
-    func repeatedAgent(_ id: Identifier) -> String? {
+    mutating func repeatedAgent(_ id: Identifier) -> String? {
         guard let first = state.agents.position(ofKey: id) else { return nil }
         // Agents are stored workspace by workspace, in file order.
         let owner = state.agents.values[first].workspaceID
@@ -303,8 +306,8 @@ struct SnapshotReader: StateVisitor {
     var workspaceCount: Int { workspaceIDs.count }
     var agentCount: Int { agentIDs.count }
 
-    func repeatedWorkspace(_ id: Identifier) -> String? { workspaceIDs.contains(id) ? Self.repeated : nil }
-    func repeatedAgent(_ id: Identifier) -> String? { agentIDs.contains(id) ? Self.repeated : nil }
+    mutating func repeatedWorkspace(_ id: Identifier) -> String? { workspaceIDs.contains(id) ? Self.repeated : nil }
+    mutating func repeatedAgent(_ id: Identifier) -> String? { agentIDs.contains(id) ? Self.repeated : nil }
 
     mutating func add(_ workspace: Workspace) {
         workspaceIDs.updateValue(workspace.id)
@@ -317,9 +320,11 @@ struct SnapshotReader: StateVisitor {
     }
 
     consuming func finish(serial: UInt32) -> ZoneSnapshot {
-        // The identifiers are no longer needed: free them before the index is finished.
+        // The identifiers are no longer needed: free them, and give the pages back, before
+        // the index is finished (its sorting arrays are the peak of a load's memory).
         workspaceIDs = IdentifierMap()
         agentIDs = IdentifierMap()
+        MemoryTrim.release()
         return ZoneSnapshot(building: builder, configuration: configuration, serial: serial)
     }
 }

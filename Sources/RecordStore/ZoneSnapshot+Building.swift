@@ -72,10 +72,20 @@ extension ZoneSnapshot {
         }
 
         /// What the reverse zone is sorted by: an address and its pending entry (or
-        /// ``sentinelEntry``).
+        /// ``sentinelEntry``), in 16 bytes. Every address served is in the service /48 (agents
+        /// and the resolver alike), so the top 48 bits need not be kept: `rest` holds the
+        /// address's bits 48-63 above the entry number.
         struct ReverseKey {
-            var address: IPv6Address
-            var entry: Int
+            var low: UInt64
+            var rest: UInt64
+
+            init(address: IPv6Address, entry: Int) {
+                low = address.low
+                rest = (address.high & 0xFFFF) << 32 | UInt64(UInt32(truncatingIfNeeded: entry))
+            }
+
+            var address: IPv6Address { IPv6Address(high: ServiceAddress.prefixHigh | rest >> 32, low: low) }
+            var entry: Int { Int(Int32(truncatingIfNeeded: rest & 0xFFFF_FFFF)) }
         }
         static let sentinelEntry = -1
 
@@ -85,7 +95,7 @@ extension ZoneSnapshot {
             ownerBytes = Array(configuration.owner.utf8)
             answerRecords.reserveCapacity((expectedAgents + 1) * ZoneSnapshot.answerRecordLength)
             pending.reserveCapacity(expectedAgents)
-            labels.reserveCapacity(expectedAgents * 8)
+            labels.reserveCapacity(expectedAgents * 6)
             forward.sentinelStart = appendRecord(ServiceAddress.resolver)
             forward.hostNameCount = 1
         }
@@ -142,24 +152,24 @@ extension ZoneSnapshot {
                     .elementsEqual(labels[Int(b.labelStart)..<Int(b.labelStart + b.labelLength)])
         }
 
-        /// Sorts `keys` by address: a least-significant-digit radix sort over the address's
-        /// eight 16-bit digits, skipping the digits every key shares (the /48 prefix), so a
-        /// 100,000-agent zone takes five linear passes instead of a comparison sort's
+        /// Sorts `keys` by address: a least-significant-digit radix sort over the five 16-bit
+        /// digits below the /48 prefix, skipping any digit every key shares, so a
+        /// 100,000-agent zone takes at most five linear passes instead of a comparison sort's
         /// seventeen. Stable.
         static func sortByAddress(_ keys: inout [ReverseKey]) {
             guard keys.count > 1 else { return }
             var scratch = keys
-            var counts = [Int](repeating: 0, count: 1 << 16)
-            for digit in 0..<8 {
-                // Digits 0-3 are in `low`, 4-7 in `high`, least significant first.
-                let shift = UInt64(16 * (digit % 4))
+            var counts = [UInt32](repeating: 0, count: 1 << 16)
+            for digit in 0..<5 {
+                // Digits 0-3 are in `low`, least significant first; digit 4 is bits 48-63.
                 func value(_ key: ReverseKey) -> Int {
-                    Int(truncatingIfNeeded: ((digit < 4 ? key.address.low : key.address.high) >> shift) & 0xFFFF)
+                    digit < 4
+                        ? Int(truncatingIfNeeded: (key.low >> UInt64(16 * digit)) & 0xFFFF) : Int(truncatingIfNeeded: key.rest >> 32)
                 }
                 for index in counts.indices { counts[index] = 0 }
                 for key in keys { counts[value(key)] += 1 }
                 if counts[value(keys[0])] == keys.count { continue }  // one value: nothing moves
-                var total = 0
+                var total: UInt32 = 0
                 for index in counts.indices {
                     let count = counts[index]
                     counts[index] = total
@@ -169,7 +179,7 @@ extension ZoneSnapshot {
                     scratch.withUnsafeMutableBufferPointer { target in
                         for key in source {
                             let bucket = value(key)
-                            target[counts[bucket]] = key
+                            target[Int(counts[bucket])] = key
                             counts[bucket] += 1
                         }
                     }
@@ -181,27 +191,45 @@ extension ZoneSnapshot {
         consuming func finish() -> (
             forward: ForwardIndex, answerRecords: [UInt8], reverseAddresses: [IPv6Address], reverseTargets: [ZoneSnapshot.PointerTarget]
         ) {
+            finishForward()
+            let reverse = finishReverse()
+            // Only now, with the sorting arrays gone: copying the table's records to their
+            // exact size briefly holds them twice.
+            forward.workspaces.compact()
+            return (forward, answerRecords, reverse.addresses, reverse.targets)
+        }
+
+        /// The forward index's groups and agent entries. Its own function, so that its
+        /// sorting arrays are freed before the reverse zone's are made (peak memory).
+        mutating func finishForward() {
             // Group the agents by workspace name: a counting sort on the group index.
+            // 32-bit and in place (filled from the back, each group's end becomes its start):
+            // these arrays are part of a load's peak memory.
             let groupCount = forward.groups.count
-            var firsts = [Int](repeating: 0, count: groupCount + 1)
-            for entry in pending { firsts[Int(entry.group) + 1] += 1 }
-            for index in 0..<groupCount { firsts[index + 1] += firsts[index] }
-            var order = [Int](repeating: 0, count: pending.count)
-            var next = firsts
-            for (index, entry) in pending.enumerated() {
-                order[next[Int(entry.group)]] = index
-                next[Int(entry.group)] += 1
+            var starts = [UInt32](repeating: 0, count: groupCount)
+            for entry in pending { starts[Int(entry.group)] += 1 }
+            var total: UInt32 = 0
+            for group in 0..<groupCount {
+                total += starts[group]
+                starts[group] = total
+            }
+            var order = [UInt32](repeating: 0, count: pending.count)
+            for index in pending.indices.reversed() {
+                let group = Int(pending[index].group)
+                starts[group] -= 1
+                order[Int(starts[group])] = UInt32(index)
             }
 
             forward.agents.reserveCapacity(pending.count)
             forward.hasAgents = !pending.isEmpty
             for group in 0..<groupCount {
-                let members = order[firsts[group]..<firsts[group + 1]]
+                let begin = Int(starts[group])
+                let end = group + 1 < groupCount ? Int(starts[group + 1]) : order.count
                 var entry = forward.groups[group]
                 entry.agentsStart = UInt32(forward.agents.count)
-                if members.count == 1 {
+                if end - begin == 1 {
                     // The usual case: one workspace of this name, with one agent.
-                    let agent = pending[members.first!]
+                    let agent = pending[Int(order[begin])]
                     let record = appendRecord(agent.address)
                     forward.agents.append(
                         ForwardIndex.AgentEntry(labelStart: agent.labelStart, labelLength: agent.labelLength, answerStart: record, answerCount: 1))
@@ -212,6 +240,7 @@ extension ZoneSnapshot {
                     // Several agents (or several workspaces of one name): agents of one name
                     // share an entry with all their addresses; `<ws>` answers for every
                     // single-agent workspace of this name.
+                    let members = order[begin..<end].map { Int($0) }
                     var done = Set<Int>()
                     for member in members where !done.contains(member) {
                         let agent = pending[member]
@@ -238,8 +267,11 @@ extension ZoneSnapshot {
                 forward.groups[group] = entry
             }
             forward.agentLabels = labels
-            forward.workspaces.compact()
+            labels = []
+        }
 
+        /// The reverse zone: addresses in order and their PTR targets.
+        mutating func finishReverse() -> (addresses: [IPv6Address], targets: [ZoneSnapshot.PointerTarget]) {
             // Address order; for one address only the lowest agent identifier's name is kept.
             var keys: [ReverseKey] = []
             keys.reserveCapacity(pending.count + 1)
@@ -262,13 +294,15 @@ extension ZoneSnapshot {
                     }
                 }
             }
-            var addresses: [IPv6Address] = []
+            // The targets first, while the pending entries are there; then the entries go
+            // (the largest array of the build) before the addresses are made.
             var targets: [ZoneSnapshot.PointerTarget] = []
-            addresses.reserveCapacity(keys.count)
             targets.reserveCapacity(keys.count)
+            var previous: IPv6Address?
             for key in keys {
-                if let last = addresses.last, last == key.address { continue }
-                addresses.append(key.address)
+                let address = key.address
+                if address == previous { continue }
+                previous = address
                 if key.entry == Self.sentinelEntry {
                     targets.append(.sentinel)
                 } else {
@@ -280,7 +314,11 @@ extension ZoneSnapshot {
                             workspaceRecord: forward.groups[Int(entry.group)].nameRecord))
                 }
             }
-            return (forward, answerRecords, addresses, targets)
+            pending = []
+            var addresses: [IPv6Address] = []
+            addresses.reserveCapacity(targets.count)
+            for key in keys where key.address != addresses.last { addresses.append(key.address) }
+            return (addresses, targets)
         }
     }
 }
