@@ -117,17 +117,25 @@ public struct StateCache: Sendable {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return (nil, errno) }
         defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        // Straight into an array of the file's size: no chunk copies, no doubling.
+        var info = stat()
+        var capacity = fstat(fd, &info) == 0 ? max(Int(info.st_size), 0) + 1 : 1 << 16
+        var bytes = [UInt8](repeating: 0, count: capacity)
+        var count = 0
         while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
+            if count == capacity {
+                capacity *= 2
+                bytes += [UInt8](repeating: 0, count: capacity - bytes.count)
+            }
+            let got = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, capacity - count) }
+            if got < 0 {
                 if errno == EINTR { continue }
                 return (nil, errno)
             }
-            if count == 0 { break }
-            bytes.append(contentsOf: chunk[0..<count])
+            if got == 0 { break }
+            count += got
         }
+        bytes.removeLast(bytes.count - count)
         return (bytes, 0)
     }
 

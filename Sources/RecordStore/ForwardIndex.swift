@@ -58,6 +58,8 @@ struct ForwardIndex: Sendable {
     init(owner: String, expectedWorkspaces: Int = 0) {
         ownerLabel = [UInt8(owner.utf8.count)] + Array(owner.lowercased().utf8)
         workspaces = NameTable(expectedCount: expectedWorkspaces)
+        // Reserved rather than doubled: a doubling past 65,536 names would leave 600 kB idle.
+        groups.reserveCapacity(expectedWorkspaces)
     }
 
     /// `key`: the labels below the apex in wire form, lower-cased, not empty.
