@@ -141,8 +141,13 @@ struct NameTable: Sendable {
         }
     }
 
-    /// Drops the building-only index once building is done, and spare capacity when there
-    /// is much of it (a copy briefly holds the records twice).
+    /// Drops the building-only index once every key is in (before the rest of a build
+    /// allocates: it is part of the peak).
+    mutating func finishInserting() {
+        recordStarts = []
+    }
+
+    /// Drops spare capacity when there is much of it (a copy briefly holds the records twice).
     mutating func compact() {
         recordStarts = []
         if records.capacity - records.count > records.count / 8 { records = Array(records) }

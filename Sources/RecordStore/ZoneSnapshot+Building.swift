@@ -191,6 +191,7 @@ extension ZoneSnapshot {
         consuming func finish() -> (
             forward: ForwardIndex, answerRecords: [UInt8], reverseAddresses: [IPv6Address], reverseTargets: [ZoneSnapshot.PointerTarget]
         ) {
+            forward.workspaces.finishInserting()
             finishForward()
             let reverse = finishReverse()
             // Only now, with the sorting arrays gone: copying the table's records to their
