@@ -57,18 +57,16 @@ extension ZoneSnapshot {
         var key: [UInt8] = []
         let ownerBytes: [UInt8]
 
-        /// 40 bytes per agent.
+        /// 32 bytes per agent: its address follows from its identifier.
         struct Pending {
             var group: UInt32
             var labelStart: UInt32
             var labelLength: UInt32
             /// Which workspace (numbered by the caller): several of one name are told apart.
             var workspace: UInt32
-            /// The agent identifier's first half; the second is the address's `low`.
-            var agentHigh: UInt64
-            var address: IPv6Address
+            var agentID: Identifier
 
-            var agentID: Identifier { Identifier(high: agentHigh, low: address.low) }
+            var address: IPv6Address { ServiceAddress.agent(agentID) }
         }
 
         /// What the reverse zone is sorted by: an address and its pending entry (or
@@ -117,12 +115,10 @@ extension ZoneSnapshot {
 
             let labelStart = UInt32(labels.count)
             for byte in agentName.utf8 { labels.append(ASCII.lowercase(byte)) }
-            let address = ServiceAddress.agent(agentID)
             pending.append(
                 Pending(
                     group: UInt32(group), labelStart: labelStart, labelLength: UInt32(agentLength),
-                    workspace: UInt32(truncatingIfNeeded: workspaceNumber),
-                    agentHigh: agentID.high, address: address))
+                    workspace: UInt32(truncatingIfNeeded: workspaceNumber), agentID: agentID))
         }
 
         /// Appends `address`'s AAAA record and returns its offset.
