@@ -49,11 +49,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),
+        // What several test targets share (a seeded random generator); not part of the product.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "TestSupport"]),
         .testTarget(name: "EventIOTests", dependencies: ["EventIO"]),
-        .testTarget(name: "RecordStoreTests", dependencies: ["RecordStore", "DNSWire"]),
-        .testTarget(name: "ResponderTests", dependencies: ["Responder", "RecordStore", "DNSWire"]),
-        .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane", "RecordStore"]),
+        .testTarget(name: "RecordStoreTests", dependencies: ["RecordStore", "DNSWire", "TestSupport"]),
+        .testTarget(name: "ResponderTests", dependencies: ["Responder", "RecordStore", "DNSWire", "TestSupport"]),
+        .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane", "RecordStore", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["DNSWire", "ControlPlane"]),
     ]
 )

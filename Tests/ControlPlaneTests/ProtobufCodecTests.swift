@@ -1,5 +1,6 @@
 import ControlPlane
 import RecordStore
+import TestSupport
 import Testing
 
 /// The hand-written protobuf codec, checked against bytes written out by hand from the
@@ -228,20 +229,8 @@ struct ProtobufCodecTests {
 
     // MARK: Mutation
 
-    /// SplitMix64: a small seeded generator, so a failure reproduces.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func mutatedSnapshotsDecodeOrThrowAndNeverTrap() {
-        var generator = SeededGenerator(state: 0x00C0_DE0D_5EED)
+        var generator = SeededGenerator(seed: 0x00C0_DE0D_5EED)
         let original = Self.everything().serializedBytes()
         var decoded = 0
         var rejected = 0

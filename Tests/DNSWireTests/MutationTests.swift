@@ -1,4 +1,5 @@
 import DNSWire
+import TestSupport
 import Testing
 
 /// What parsing a mutated message did.

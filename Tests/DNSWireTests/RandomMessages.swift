@@ -1,4 +1,5 @@
 import DNSWire
+import TestSupport
 
 /// Random, valid messages for the round-trip and mutation properties.
 ///

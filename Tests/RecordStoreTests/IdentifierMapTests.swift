@@ -1,22 +1,11 @@
 import RecordStore
+import TestSupport
 import Testing
 
 /// A value for the map: an identifier and a payload that changes on update.
 private struct Entry: IdentifiedValue, Equatable {
     var id: Identifier
     var payload: Int
-}
-
-/// A small deterministic generator (SplitMix64), so a failing sequence can be replayed.
-private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 @Suite("The identifier map")
@@ -71,7 +60,7 @@ struct IdentifierMapTests {
     /// that probe chains collide and wrap around, so removal's back-shifting is exercised.
     @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8])
     func behavesAsADictionaryUnderRandomOperations(seed: UInt64) {
-        var random = SplitMix(state: seed)
+        var random = SeededGenerator(seed: seed)
         var map = IdentifierMap<Entry>()
         var model: [Identifier: Int] = [:]
         // Few distinct keys, so inserts, updates and removals all hit existing entries.

@@ -1,6 +1,7 @@
 import DNSWire
 import RecordStore
 import Responder
+import TestSupport
 import Testing
 
 @Suite("Header and EDNS rules")
@@ -185,7 +186,7 @@ struct MalformedInputTests {
     }
 
     @Test func randomBytesNeverCrashTheProcessor() {
-        var generator = SplitMix(seed: 0xC0DE)
+        var generator = SeededGenerator(seed: 0xC0DE)
         let processor = QueryProcessor()
         let seeds = [TestZone.query("main.myws.me.coder", .aaaa), TestZone.query("coder", .ns, edns: nil)]
         var replied = 0
@@ -212,18 +213,5 @@ struct MalformedInputTests {
         }
         #expect(replied > 1000)
         #expect(formatErrors > 100)
-    }
-}
-
-/// A small deterministic generator (SplitMix64) for reproducible fuzzing.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
