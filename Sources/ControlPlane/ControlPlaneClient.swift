@@ -93,7 +93,7 @@ public final class ControlPlaneClient: Sendable {
     }
 
     public func start() throws(EventIOError) {
-        let started = try WorkerThread { [self] in
+        let started = try WorkerThread(for: "the control-plane client") { [self] in
             var session = Session(client: self)
             session.run()
         }

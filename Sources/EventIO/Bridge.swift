@@ -54,13 +54,8 @@ let connectionEventTrampoline: @convention(c) (OpaquePointer?, Int16, UnsafeMuta
 }
 
 /// `pthread_create`'s start routine: runs the ``LoopThread``'s loop.
-let threadTrampoline: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? = { context in
-    let thread = Unmanaged<LoopThread>.fromOpaque(context!).takeRetainedValue()
-    thread.loop.run()
-    return nil
-}
 
-/// The start routine of a ``WorkerThread``: runs its body once.
+/// The start routine of a ``WorkerThread`` (and so of a ``LoopThread``): runs its body once.
 let workerTrampoline: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? = { context in
     let thread = Unmanaged<WorkerThread>.fromOpaque(context!).takeRetainedValue()
     thread.body()

@@ -1,42 +1,35 @@
 import Glibc
 
 /// A thread of its own that runs one ``EventLoop`` until the loop is stopped.
-public final class LoopThread: @unchecked Sendable {
-    let loop: EventLoop
-    private var thread = pthread_t()
+public final class LoopThread: Sendable {
+    private let thread: WorkerThread
 
     /// Starts `loop.run()` on a new thread.
     public init(running loop: EventLoop) throws(EventIOError) {
-        self.loop = loop
-        // The new thread owns one reference until its start routine takes it.
-        let context = Unmanaged.passRetained(self).toOpaque()
-        let result = pthread_create(&thread, nil, threadTrampoline, context)
-        guard result == 0 else {
-            Unmanaged<LoopThread>.fromOpaque(context).release()
-            throw .system(call: "pthread_create", context: "for an event loop", errno: result)
-        }
+        thread = try WorkerThread(for: "an event loop") { loop.run() }
     }
 
     /// Waits for the loop to end (after its ``EventLoop/stop()``).
     public func join() {
-        pthread_join(thread, nil)
+        thread.join()
     }
 }
 
-/// A thread of its own that runs one closure, for work that is not an event loop (the
-/// control-plane client). A plain pthread: Foundation's `Thread` would load Foundation.
+/// A thread of its own that runs one closure: an event loop's (``LoopThread``) or the
+/// control-plane client's. A plain pthread: Foundation's `Thread` would load Foundation.
 public final class WorkerThread: @unchecked Sendable {
     let body: @Sendable () -> Void
     private var thread = pthread_t()
 
-    /// Starts `body` on a new thread.
-    public init(_ body: @escaping @Sendable () -> Void) throws(EventIOError) {
+    /// Starts `body` on a new thread; `purpose` names it in an error.
+    public init(for purpose: String, _ body: @escaping @Sendable () -> Void) throws(EventIOError) {
         self.body = body
+        // The new thread owns one reference until its start routine takes it.
         let context = Unmanaged.passRetained(self).toOpaque()
         let result = pthread_create(&thread, nil, workerTrampoline, context)
         guard result == 0 else {
             Unmanaged<WorkerThread>.fromOpaque(context).release()
-            throw .system(call: "pthread_create", context: "for a worker thread", errno: result)
+            throw .system(call: "pthread_create", context: "for \(purpose)", errno: result)
         }
     }
 

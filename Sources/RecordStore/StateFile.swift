@@ -30,14 +30,14 @@ public struct StateFileError: Error, Equatable, CustomStringConvertible {
 public enum StateFile {
     public static func load(path: String, configuration: ZoneConfiguration) throws(StateFileError) -> WorkspaceState {
         let file = try FileBuffer(path: path)
-        var reader = StateReader(configuration: configuration)
+        var reader = StateReader()
         try parse(file, source: path, configuration: configuration, into: &reader)
         return reader.state
     }
 
     /// Parses a whole document held in memory; `source` names it in errors.
     public static func parse(bytes: [UInt8], source: String, configuration: ZoneConfiguration) throws(StateFileError) -> WorkspaceState {
-        var reader = StateReader(configuration: configuration)
+        var reader = StateReader()
         // withUnsafeBytes rethrows untyped: carry the typed error out by hand.
         let failure: StateFileError? = bytes.withUnsafeBytes { buffer in
             do throws(StateFileError) {
@@ -264,8 +264,6 @@ protocol StateVisitor {
 /// Builds the ``WorkspaceState``.
 struct StateReader: StateVisitor {
     var state = WorkspaceState()
-
-    init(configuration: ZoneConfiguration) {}
 
     // Workspaces and agents are stored in file order and never removed here, so a
     // duplicate's first location follows from its place in the maps.

@@ -131,12 +131,11 @@ struct ServeCommand: ParsableCommand {
         let maximumStale = maxStale.flatMap(Duration.seconds(from:))
         if let fileOnly {
             do {
-                let loaded = try StateFile.loadSnapshot(path: fileOnly, configuration: configuration, serial: publisher.nextSerial())
-                publisher.publish(loaded.snapshot)
+                let counts = try Self.publishFile(fileOnly, configuration: configuration, publisher: publisher)
                 logger.info(
                     "serving the starting state",
                     metadata: [
-                        "file": "\(fileOnly)", "workspaces": "\(loaded.workspaces)", "agents": "\(loaded.agents)",
+                        "file": "\(fileOnly)", "workspaces": "\(counts.workspaces)", "agents": "\(counts.agents)",
                         "milliseconds": "\(Int((EventLoop.monotonicNow() - start) * 1000))",
                     ])
             } catch {
@@ -274,17 +273,25 @@ struct ServeCommand: ParsableCommand {
         return (nil, 0)
     }
 
+    /// Reads the state file straight into a snapshot (no state is kept without a control
+    /// plane) and publishes it: at start-up and on SIGHUP.
+    static func publishFile(
+        _ path: String, configuration: ZoneConfiguration, publisher: SnapshotPublisher
+    ) throws(StateFileError) -> (workspaces: Int, agents: Int) {
+        let loaded = try StateFile.loadSnapshot(path: path, configuration: configuration, serial: publisher.nextSerial())
+        publisher.publish(loaded.snapshot)
+        return (loaded.workspaces, loaded.agents)
+    }
+
     /// SIGHUP: re-reads the state file; a bad file is rejected whole and the old data keeps serving.
     static func reload(_ path: String, configuration: ZoneConfiguration, publisher: SnapshotPublisher, logger: Logger) {
         do {
-            // Read and built in one pass (no state is kept without a control plane).
             let started = EventLoop.monotonicNow()
-            let loaded = try StateFile.loadSnapshot(path: path, configuration: configuration, serial: publisher.nextSerial())
-            publisher.publish(loaded.snapshot)
+            let counts = try publishFile(path, configuration: configuration, publisher: publisher)
             logger.info(
                 "reloaded workspace state",
                 metadata: [
-                    "file": "\(path)", "agents": "\(loaded.agents)", "milliseconds": "\(Int((EventLoop.monotonicNow() - started) * 1000))",
+                    "file": "\(path)", "agents": "\(counts.agents)", "milliseconds": "\(Int((EventLoop.monotonicNow() - started) * 1000))",
                 ])
             MemoryTrim.release()
         } catch {
