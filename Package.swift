@@ -9,6 +9,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // The coderd client's TLS, HTTP/1.1 and WebSocket (docs/architecture.md: why these).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.65.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
     ],
     targets: [
         // C, fenced: libevent through pkg-config, and the socket calls Glibc does not expose.
@@ -41,10 +44,27 @@ let package = Package(
             ],
             exclude: ["Proto/tailnet.proto"]
         ),
+        // yamux (hashicorp/yamux's wire) as a sans-I/O machine: bytes in, events and bytes out.
+        .target(name: "Yamux"),
+        // DRPC (storj.io/drpc's wire) as a sans-I/O machine: a client stream's frames and packets.
+        .target(name: "DRPC"),
+        // coderd: the CLI's login, the REST calls, and the tailnet stream (WebSocket -> yamux -> DRPC).
+        .target(
+            name: "CoderClient",
+            dependencies: [
+                "ControlPlane", "RecordStore", "Yamux", "DRPC",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "coderdns",
             dependencies: [
-                "Responder", "RecordStore", "EventIO", "ControlPlane", "DNSWire",
+                "Responder", "RecordStore", "EventIO", "ControlPlane", "DNSWire", "CoderClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -56,6 +76,9 @@ let package = Package(
         .testTarget(name: "RecordStoreTests", dependencies: ["RecordStore", "DNSWire", "TestSupport"]),
         .testTarget(name: "ResponderTests", dependencies: ["Responder", "RecordStore", "DNSWire", "TestSupport"]),
         .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane", "RecordStore", "TestSupport"]),
+        .testTarget(name: "YamuxTests", dependencies: ["Yamux", "TestSupport"]),
+        .testTarget(name: "DRPCTests", dependencies: ["DRPC", "TestSupport"]),
+        .testTarget(name: "CoderClientTests", dependencies: ["CoderClient", "ControlPlane", "RecordStore"]),
         .testTarget(name: "IntegrationTests", dependencies: ["DNSWire", "ControlPlane"]),
     ]
 )

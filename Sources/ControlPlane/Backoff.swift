@@ -18,6 +18,10 @@ public struct Backoff: Sendable {
         return delay
     }
 
+    /// After a failure that retrying soon will not mend (a bad login, a coderd too old): wait
+    /// the longest from now on, until a session works again.
+    public mutating func saturate() { current = maximum }
+
     /// After a session that worked, start again from the minimum.
     public mutating func reset() { current = minimum }
 }

@@ -5,9 +5,6 @@ import RecordStore
 import Synchronization
 
 public struct ControlPlaneOptions: Sendable {
-    public var endpoint: ControlPlaneEndpoint
-    /// Sent in the WorkspaceUpdatesRequest; nil sends an empty owner id.
-    public var ownerID: Identifier?
     /// Where the state cache lives; nil keeps no cache.
     public var stateDirectory: String?
     /// Seconds without a control-plane connection after which the last known state stops
@@ -17,13 +14,8 @@ public struct ControlPlaneOptions: Sendable {
     public var maximumBackoff = 10.0
     /// Cache writes are coalesced: at most one per this many seconds.
     public var cacheWriteInterval = 0.25
-    public var connectTimeout = 5.0
-    /// The largest message accepted; a longer one is rejected and the connection redialed.
-    public var maximumMessageLength = 64 << 20
 
-    public init(endpoint: ControlPlaneEndpoint, ownerID: Identifier? = nil, stateDirectory: String? = nil, maximumStale: Double? = nil) {
-        self.endpoint = endpoint
-        self.ownerID = ownerID
+    public init(stateDirectory: String? = nil, maximumStale: Double? = nil) {
         self.stateDirectory = stateDirectory
         self.maximumStale = maximumStale
     }
@@ -39,19 +31,22 @@ public final class ControlPlaneStatistics: Sendable {
     public init() {}
 }
 
-/// Follows the control plane's workspace update stream on a thread of its own.
+/// Follows a workspace update stream (an ``UpdateFeed``) on a thread of its own.
 ///
-/// On every connection it sends one WorkspaceUpdatesRequest, then applies each
-/// WorkspaceUpdate whole: the first on a connection is a snapshot that replaces the state,
-/// later ones are diffs. Each applied message becomes a new record snapshot, built here (off
-/// the packet path) and published with one swap. A message that cannot be applied is
-/// rejected whole, the previous state keeps serving, and the connection is redialed.
+/// On every connection the feed sends its request; each `WorkspaceUpdate` is then applied
+/// whole: the first on a connection is a snapshot that replaces the state, later ones are
+/// diffs. Each applied message becomes a new record snapshot, built here (off the packet path)
+/// and published with one swap. A message that does not decode is rejected whole, the previous
+/// state keeps serving, and the connection is redialed.
 ///
 /// When the connection drops, the last known state keeps serving (Coder's PLAT-110 fix)
 /// until the next snapshot replaces it, or until `maximumStale` passes with no connection.
+/// When a connection reports a new owner or suffix (coderd's), the state is rebuilt under
+/// it and published as one new snapshot.
 public final class ControlPlaneClient: Sendable {
     private let options: ControlPlaneOptions
-    private let configuration: ZoneConfiguration
+    private let feed: any UpdateFeed
+    private let startingConfiguration: ZoneConfiguration
     private let publisher: SnapshotPublisher
     private let logger: Logger
     /// Handed to the client thread once, then dropped, so no second copy of a large state
@@ -65,14 +60,16 @@ public final class ControlPlaneClient: Sendable {
     public let statistics = ControlPlaneStatistics()
 
     /// - Parameters:
+    ///   - configuration: the zone until a connection says otherwise.
     ///   - initialState: what is being served already (from the cache or a state file).
     ///   - initialAge: seconds since a control plane last confirmed that state.
     public init(
-        options: ControlPlaneOptions, configuration: ZoneConfiguration, publisher: SnapshotPublisher, initialState: WorkspaceState?,
-        initialAge: Double = 0, logger: Logger
+        feed: any UpdateFeed, options: ControlPlaneOptions, configuration: ZoneConfiguration, publisher: SnapshotPublisher,
+        initialState: WorkspaceState?, initialAge: Double = 0, logger: Logger
     ) {
+        self.feed = feed
         self.options = options
-        self.configuration = configuration
+        self.startingConfiguration = configuration
         self.publisher = publisher
         self.initialState = Mutex(initialState)
         self.initialAge = initialAge
@@ -103,6 +100,7 @@ public final class ControlPlaneClient: Sendable {
     /// Stops the thread (after writing any pending cache) and waits for it.
     public func stop() {
         stopping.store(true, ordering: .sequentiallyConsistent)
+        feed.cancel()
         var byte: UInt8 = 1
         _ = write(wakeWrite, &byte, 1)
         thread.withLock { $0 }?.join()
@@ -118,6 +116,7 @@ public final class ControlPlaneClient: Sendable {
     struct Session {
         let client: ControlPlaneClient
         var state: WorkspaceState?
+        var configuration: ZoneConfiguration
         var dirty = false
         var lastCacheWrite = -Double.infinity
         /// When the last connection ended (or, before the first, when the state was last
@@ -133,6 +132,7 @@ public final class ControlPlaneClient: Sendable {
                 defer { state = nil }
                 return state
             }
+            configuration = client.startingConfiguration
             disconnectedSince = ControlPlaneClient.now() - client.initialAge
             backoff = Backoff(minimum: client.options.minimumBackoff, maximum: client.options.maximumBackoff)
             cache = client.options.stateDirectory.map(StateCache.init(directory:))
@@ -144,15 +144,30 @@ public final class ControlPlaneClient: Sendable {
         mutating func run() {
             checkStale()
             while !isStopping {
-                if let fd = connect() {
-                    serve(fd)
-                    close(fd)
+                switch client.feed.connect() {
+                case .success(let connection):
+                    serve(connection)
+                    connection.close()
                     disconnectedSince = ControlPlaneClient.now()
+                case .failure(let failure):
+                    guard !isStopping else { break }
+                    report(failure)
                 }
                 guard !isStopping else { break }
                 idle(for: backoff.next(random: Double.random(in: 0..<1)))
             }
             if dirty { writeCache() }
+        }
+
+        /// One log line for a failed dial or an ended connection; a permanent-looking failure
+        /// backs off to the maximum at once.
+        mutating func report(_ failure: FeedFailure) {
+            let metadata: Logger.Metadata = ["source": "\(client.feed.destination)"]
+            switch failure.severity {
+            case .routine: logger.info("\(failure.message); names keep serving, redialing", metadata: metadata)
+            case .problem: logger.warning("\(failure.message); names keep serving, redialing", metadata: metadata)
+            }
+            if failure.isPermanent { backoff.saturate() }
         }
 
         /// Waits up to `seconds`, writing the cache and dropping stale data when due; returns
@@ -183,7 +198,7 @@ public final class ControlPlaneClient: Sendable {
             let away = ControlPlaneClient.now() - since
             guard away >= maximum else { return }
             staleDropped = true
-            client.publisher.publish(.empty(configuration: client.configuration))
+            client.publisher.publish(.empty(configuration: configuration))
             logger.warning(
                 "no control-plane connection for longer than --max-stale: no longer serving the last known state",
                 metadata: ["away_seconds": "\(Int(away))"])
@@ -208,45 +223,72 @@ public final class ControlPlaneClient: Sendable {
             MemoryTrim.release()
         }
 
-        /// Reads and applies messages until the connection ends, a message is rejected, or
-        /// the client stops.
-        mutating func serve(_ fd: Int32) {
-            client.statistics.connections.add(1, ordering: .relaxed)
-            disconnectedSince = nil
-            let request = WorkspaceUpdatesRequest(workspaceOwnerID: client.options.ownerID.map(IdentifierField.init) ?? .empty)
-            guard writeAll(fd, DelimitedFramer.frame(request.serializedBytes())) else {
-                logger.info("control-plane connection failed while sending the request", metadata: ["endpoint": "\(client.options.endpoint)"])
+        /// A connection that names another owner or suffix: the state is served under it from
+        /// now on, as one new snapshot, and remembered beside the cache for the next start.
+        mutating func adopt(_ identity: FeedIdentity) {
+            let next: ZoneConfiguration
+            do {
+                next = try ZoneConfiguration(suffix: identity.suffix, owner: identity.owner)
+            } catch {
+                logger.warning("the deployment's owner or suffix cannot be served; keeping the previous one", metadata: ["error": "\(error)"])
                 return
             }
-            logger.info("control-plane connected", metadata: ["endpoint": "\(client.options.endpoint)"])
-            var framer = DelimitedFramer(maximumMessageLength: client.options.maximumMessageLength)
+            if let directory = client.options.stateDirectory {
+                do {
+                    try DeploymentRecord(identity: identity, destination: client.feed.destination).save(directory: directory)
+                } catch {
+                    logger.error("cannot write the deployment record", metadata: ["error": "\(error)"])
+                }
+            }
+            guard next != configuration else { return }
+            logger.notice(
+                "the zone follows the deployment",
+                metadata: [
+                    "owner": "\(next.owner)", "suffix": "\(next.suffix)", "was_owner": "\(configuration.owner)",
+                    "was_suffix": "\(configuration.suffix)",
+                ])
+            configuration = next
+            guard !staleDropped else { return }
+            client.publisher.publish(
+                state.map { ZoneSnapshot(state: $0, configuration: next, serial: client.publisher.nextSerial()) } ?? .empty(configuration: next))
+        }
+
+        /// Applies messages until the connection ends, a message is rejected, or the client
+        /// stops.
+        mutating func serve(_ connection: any UpdateConnection) {
+            client.statistics.connections.add(1, ordering: .relaxed)
+            disconnectedSince = nil
+            if let identity = connection.identity { adopt(identity) }
+            logger.info("control-plane connected", metadata: ["source": "\(client.feed.destination)"])
             var first = true
-            var buffer = [UInt8](repeating: 0, count: 1 << 16)
+            var messages: [[UInt8]] = []
             while !isStopping {
                 var wait = 60.0
                 if dirty { wait = max(0, lastCacheWrite + client.options.cacheWriteInterval - ControlPlaneClient.now()) }
-                var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: client.wakeRead, events: Int16(POLLIN), revents: 0)]
+                var fds = [
+                    pollfd(fd: connection.descriptor, events: Int16(POLLIN), revents: 0),
+                    pollfd(fd: client.wakeRead, events: Int16(POLLIN), revents: 0),
+                ]
                 let ready = poll(&fds, 2, Int32(wait * 1000 + 1))
                 housekeeping()
                 if ready <= 0 || fds[0].revents == 0 { continue }
-                let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                if count < 0 && errno == EINTR { continue }
-                guard count > 0 else {
-                    logger.info("control-plane connection closed", metadata: ["endpoint": "\(client.options.endpoint)"])
-                    return
-                }
-                framer.append(buffer[0..<count])
-                do {
-                    while let message = try framer.nextMessage() {
+                let ended = connection.receive(into: &messages)
+                for message in messages {
+                    do {
                         try apply(message, isSnapshot: first)
-                        first = false
-                        backoff.reset()
+                    } catch {
+                        client.statistics.messagesRejected.add(1, ordering: .relaxed)
+                        logger.warning(
+                            "control-plane message rejected; still serving the previous state, redialing",
+                            metadata: ["error": "\(error)", "source": "\(client.feed.destination)"])
+                        return
                     }
-                } catch {
-                    client.statistics.messagesRejected.add(1, ordering: .relaxed)
-                    logger.warning(
-                        "control-plane message rejected; still serving the previous state, redialing",
-                        metadata: ["error": "\(error)"])
+                    first = false
+                    backoff.reset()
+                }
+                messages.removeAll()
+                if let ended {
+                    report(ended)
                     return
                 }
             }
@@ -257,9 +299,9 @@ public final class ControlPlaneClient: Sendable {
             let update = try WorkspaceUpdate.decode(bytes)
             let decoded = ControlPlaneClient.now()
             let base = isSnapshot ? WorkspaceState() : (state ?? WorkspaceState())
-            let next = try base.applying(update, configuration: client.configuration)
+            let next = try base.applying(update, configuration: configuration)
             let applied = ControlPlaneClient.now()
-            let snapshot = ZoneSnapshot(state: next, configuration: client.configuration, serial: client.publisher.nextSerial())
+            let snapshot = ZoneSnapshot(state: next, configuration: configuration, serial: client.publisher.nextSerial())
             client.publisher.publish(snapshot)
             let published = ControlPlaneClient.now()
             state = next
@@ -277,69 +319,6 @@ public final class ControlPlaneClient: Sendable {
                     "decode_ms": "\(Int((decoded - started) * 1000))", "apply_ms": "\(Int((applied - decoded) * 1000))",
                     "build_publish_ms": "\(Int((published - applied) * 1000))",
                 ])
-        }
-
-        func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-            var offset = 0
-            while offset < bytes.count {
-                let written = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    if errno == EAGAIN {
-                        var fds = [pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)]
-                        guard poll(&fds, 1, 5000) > 0 else { return false }
-                        continue
-                    }
-                    return false
-                }
-                offset += written
-            }
-            return true
-        }
-
-        /// A connected socket, or nil (logged at debug: redials are routine).
-        func connect() -> Int32? {
-            let endpoint = client.options.endpoint
-            let fd: Int32
-            let result: Int32
-            switch endpoint {
-            case .unix(let path):
-                fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-                guard fd >= 0 else { return nil }
-                var address = sockaddr_un()
-                address.sun_family = sa_family_t(AF_UNIX)
-                withUnsafeMutableBytes(of: &address.sun_path) { raw in
-                    raw.copyBytes(from: Array(path.utf8) + [0])
-                }
-                result = withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-                }
-            case .inet:
-                guard let address = endpoint.socketAddress else { return nil }
-                fd = socket(
-                    address.family == .v6 ? AF_INET6 : AF_INET,
-                    Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-                guard fd >= 0 else { return nil }
-                result = address.withSockaddr { Glibc.connect(fd, $0, $1) }
-            }
-            if result != 0 {
-                guard errno == EINPROGRESS || errno == EAGAIN else {
-                    logger.debug("control-plane dial failed", metadata: ["endpoint": "\(endpoint)", "errno": "\(errno)"])
-                    close(fd)
-                    return nil
-                }
-                var fds = [pollfd(fd: fd, events: Int16(POLLOUT), revents: 0), pollfd(fd: client.wakeRead, events: Int16(POLLIN), revents: 0)]
-                let ready = poll(&fds, 2, Int32(client.options.connectTimeout * 1000))
-                var error: Int32 = 0
-                var length = socklen_t(MemoryLayout<Int32>.size)
-                getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
-                guard ready > 0, fds[0].revents != 0, error == 0 else {
-                    logger.debug("control-plane dial failed", metadata: ["endpoint": "\(endpoint)", "errno": "\(error)"])
-                    close(fd)
-                    return nil
-                }
-            }
-            return fd
         }
     }
 }

@@ -4,7 +4,7 @@
 ///
 /// The bytes are borrowed: the caller keeps them alive (an array's storage, or a file mapped
 /// into memory) while the cursor is used.
-struct JSONCursor {
+public struct JSONCursor {
     let bytes: UnsafeRawBufferPointer
     private(set) var position = 0
     /// Bytes before this are forgotten (their memory may be gone): error positions count
@@ -14,19 +14,19 @@ struct JSONCursor {
     /// Where the line containing `forgotten` starts.
     private var forgottenLineStart = 0
 
-    init(_ bytes: UnsafeRawBufferPointer) {
+    public init(_ bytes: UnsafeRawBufferPointer) {
         self.bytes = bytes
     }
 
-    struct SyntaxError: Error {
-        let message: String
-        let line: Int
-        let column: Int
-        var description: String { "\(message) at line \(line), column \(column)" }
+    public struct SyntaxError: Error {
+        public let message: String
+        public let line: Int
+        public let column: Int
+        public var description: String { "\(message) at line \(line), column \(column)" }
     }
 
     /// What kind of value starts at the cursor.
-    enum Kind {
+    public enum Kind {
         case object, array, string, number, literal
     }
 
@@ -62,7 +62,7 @@ struct JSONCursor {
         }
     }
 
-    mutating func kind() throws -> Kind {
+    public mutating func kind() throws -> Kind {
         skipWhitespace()
         guard position < bytes.count else { throw error("unexpected end of input") }
         switch bytes[position] {
@@ -85,7 +85,7 @@ struct JSONCursor {
     }
 
     /// Calls `body` with each key; `body` must consume the value (read or skip it).
-    mutating func readObject(_ body: (String, inout JSONCursor) throws -> Void) throws {
+    public mutating func readObject(_ body: (String, inout JSONCursor) throws -> Void) throws {
         try expect(UInt8(ascii: "{"))
         skipWhitespace()
         if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
@@ -110,7 +110,7 @@ struct JSONCursor {
     }
 
     /// Calls `body` with each element's index; `body` must consume the element.
-    mutating func readArray(_ body: (Int, inout JSONCursor) throws -> Void) throws {
+    public mutating func readArray(_ body: (Int, inout JSONCursor) throws -> Void) throws {
         try expect(UInt8(ascii: "["))
         skipWhitespace()
         if position < bytes.count, bytes[position] == UInt8(ascii: "]") {
@@ -132,7 +132,7 @@ struct JSONCursor {
         }
     }
 
-    mutating func readString() throws -> String {
+    public mutating func readString() throws -> String {
         try expect(UInt8(ascii: "\""))
         let start = position
         // Fast path: no escapes.
@@ -202,7 +202,7 @@ struct JSONCursor {
 
     /// Skips one value of any kind and returns its text (for messages).
     @discardableResult
-    mutating func skipValue() throws -> String {
+    public mutating func skipValue() throws -> String {
         skipWhitespace()
         let start = position
         switch try kind() {
@@ -238,7 +238,7 @@ struct JSONCursor {
     }
 
     /// After the top-level value: only whitespace may follow.
-    mutating func finish() throws {
+    public mutating func finish() throws {
         skipWhitespace()
         guard position == bytes.count else { throw error("unexpected text after the JSON value") }
     }

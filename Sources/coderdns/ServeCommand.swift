@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoderClient
 import ControlPlane
 import Dispatch
 import EventIO
@@ -23,6 +24,24 @@ struct ServeCommand: ParsableCommand {
             valueName: "address"))
     var listen: [String] = []
 
+    @Flag(help: "Follow the Coder deployment you are signed in to (`coder login`): its workspaces, owner and suffix.")
+    var coder = false
+
+    @Option(help: ArgumentHelp("The deployment's URL (implies --coder). Default: CODER_URL, else the Coder CLI's login.", valueName: "url"))
+    var coderUrl: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "A file holding the session token (for a service: systemd's LoadCredential=). Default: CODER_SESSION_TOKEN, else the Coder CLI's login.",
+            valueName: "file"))
+    var sessionTokenFile: String?
+
+    @Option(help: ArgumentHelp("A private CA's certificates (PEM), trusted besides the system's store, for the deployment's TLS.", valueName: "file"))
+    var coderCaFile: String?
+
+    @Option(help: .hidden)
+    var coderKeepalive: Double = 30
+
     @Option(help: ArgumentHelp("Workspace state as JSON (see docs/snapshot-format.md). SIGHUP reloads it.", valueName: "file"))
     var snapshot: String?
 
@@ -34,7 +53,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Directory for the state cache, loaded at start-up so names answer before the control plane does.", valueName: "dir"))
     var stateDir: String?
 
-    @Option(help: ArgumentHelp("The workspace owner's UUID, sent in the update request.", valueName: "uuid"))
+    @Option(help: ArgumentHelp("The workspace owner's UUID, sent in the update request. With --coder: the signed-in user's.", valueName: "uuid"))
     var ownerId: String?
 
     @Option(
@@ -43,11 +62,14 @@ struct ServeCommand: ParsableCommand {
             valueName: "duration"))
     var maxStale: String?
 
-    @Option(help: ArgumentHelp("The local user's name, for <agent>.<workspace>.<owner>.<suffix>. Default: the login user.", valueName: "name"))
+    @Option(
+        help: ArgumentHelp(
+            "The <owner> in <agent>.<workspace>.<owner>.<suffix>. Default: with --coder the deployment's user name, else the login user.",
+            valueName: "name"))
     var owner: String?
 
-    @Option(help: ArgumentHelp("The DNS suffix (the forward zone).", valueName: "suffix"))
-    var suffix: String = "coder"
+    @Option(help: ArgumentHelp("The DNS suffix (the forward zone). Default: with --coder the deployment's, else coder.", valueName: "suffix"))
+    var suffix: String?
 
     @Option(help: ArgumentHelp("Seconds before an idle TCP connection is closed.", valueName: "seconds"))
     var tcpIdleTimeout: Double = 5
@@ -85,8 +107,16 @@ struct ServeCommand: ParsableCommand {
         if let maxStale, Duration.seconds(from: maxStale) == nil {
             throw ValidationError("--max-stale: \"\(maxStale)\" is not a duration like 90s, 5m or 2h")
         }
-        if controlPlane == nil && (ownerId != nil || maxStale != nil) {
-            throw ValidationError("--owner-id and --max-stale need --control-plane")
+        if followsCoder && controlPlane != nil { throw ValidationError("--coder and --control-plane are two data sources: pick one") }
+        if !followsCoder && (sessionTokenFile != nil || coderCaFile != nil) {
+            throw ValidationError("--session-token-file and --coder-ca-file need --coder")
+        }
+        if let coderUrl {
+            do { _ = try CoderURL(coderUrl) } catch { throw ValidationError("--coder-url: \(error)") }
+        }
+        if !(1...3600).contains(coderKeepalive) { throw ValidationError("--coder-keepalive must be between 1 and 3600 seconds") }
+        if controlPlane == nil && !followsCoder && (ownerId != nil || maxStale != nil) {
+            throw ValidationError("--owner-id and --max-stale need --coder or --control-plane")
         }
         if let workers, !(1...256).contains(workers) { throw ValidationError("--workers must be between 1 and 256") }
         if !(0...10_000).contains(udpCoalesceUsec) { throw ValidationError("--udp-coalesce-usec must be between 0 and 10000") }
@@ -112,20 +142,47 @@ struct ServeCommand: ParsableCommand {
         } catch {
             throw fail("--listen: \(error)", status: 64)
         }
-        let ownerName = try owner ?? Self.loginUser()
+        // With --coder: the login, and what the deployment said last time (beside the cache).
+        var login: CoderLogin?
+        var record: DeploymentRecord?
+        var useCache = stateDir != nil
+        if followsCoder {
+            do {
+                login = try CoderLogin.discover(urlFlag: coderUrl, tokenFile: sessionTokenFile)
+            } catch {
+                throw fail("\(error)", status: 64)
+            }
+            for warning in login?.warnings ?? [] { logger.warning("\(warning)") }
+            if let stateDir, let url = login?.url.description {
+                record = DeploymentRecord.load(directory: stateDir)
+                if let other = record?.destination, other != url {
+                    logger.notice(
+                        "the state cache is from another deployment: not serving it", metadata: ["cache_source": "\(other)", "source": "\(url)"])
+                    record = nil
+                    useCache = false
+                }
+            }
+        }
+        let ownerName = try owner ?? record?.identity.owner ?? Self.loginUser()
         let configuration: ZoneConfiguration
         do {
-            configuration = try ZoneConfiguration(suffix: suffix, owner: ownerName)
+            configuration = try ZoneConfiguration(suffix: suffix ?? record?.identity.suffix ?? "coder", owner: ownerName)
         } catch {
             throw fail(owner == nil && error.isOwner ? "\(error) (the login user's name; pass --owner)" : "\(error)", status: 64)
+        }
+        let feed: (any UpdateFeed)?
+        do {
+            feed = try makeFeed(login: login)
+        } catch {
+            throw fail("\(error)", status: 2)
         }
 
         let publisher = SnapshotPublisher(.empty(configuration: configuration))
         let start = EventLoop.monotonicNow()
         // Without a control plane the file is the only source and no state is kept: the
         // snapshot is built as the file is read.
-        let fileOnly = controlPlane == nil ? snapshot : nil
-        let starting = fileOnly == nil ? try startingState(configuration: configuration, logger: logger) : (nil, 0)
+        let fileOnly = feed == nil ? snapshot : nil
+        let starting = fileOnly == nil ? try startingState(configuration: configuration, useCache: useCache, logger: logger) : (nil, 0)
         var initialState = starting.0
         let initialAge = starting.1
         let maximumStale = maxStale.flatMap(Duration.seconds(from:))
@@ -180,7 +237,7 @@ struct ServeCommand: ParsableCommand {
             try loop.onSignal(SIGINT, stopAll)
             try loop.onSignal(SIGTERM, stopAll)
             // With a control plane, the stream owns the state: SIGHUP does not reload the file.
-            let snapshotPath = controlPlane == nil ? snapshot : nil
+            let snapshotPath = feed == nil ? snapshot : nil
             // Reading and building a large state takes long: do it off the event loop (which
             // is worker 0's), one reload at a time, and publish with one swap when done.
             let reloads = DispatchQueue(label: "coderdns.reload")
@@ -204,14 +261,16 @@ struct ServeCommand: ParsableCommand {
                 "owner": "\(configuration.owner)", "workers": "\(workerCount)",
             ])
         var client: ControlPlaneClient?
-        if let controlPlane, let endpoint = try? ControlPlaneEndpoint(controlPlane) {
-            var options = ControlPlaneOptions(
-                endpoint: endpoint, ownerID: ownerId.flatMap(Identifier.init(string:)), stateDirectory: stateDir,
-                maximumStale: maximumStale)
-            options.minimumBackoff = 0.05
+        if let feed {
+            logger.info(
+                "following the workspace update stream",
+                metadata: [
+                    "source": "\(feed.destination)", "token_from": "\(login?.tokenSource ?? "-")",
+                    "state_dir": "\(stateDir ?? "-")",
+                ])
             client = ControlPlaneClient(
-                options: options, configuration: configuration, publisher: publisher, initialState: initialState,
-                initialAge: initialAge, logger: logger)
+                feed: feed, options: ControlPlaneOptions(stateDirectory: stateDir, maximumStale: maximumStale), configuration: configuration,
+                publisher: publisher, initialState: initialState, initialAge: initialAge, logger: logger)
             do {
                 try client?.start()
             } catch {
@@ -236,7 +295,7 @@ struct ServeCommand: ParsableCommand {
     /// With a control plane: the cache when it has a good copy, else `--snapshot`. Without
     /// one: `--snapshot`, else the cache. A bad `--snapshot` file is fatal either way (exit
     /// status 2); a bad cache is reported and ignored.
-    func startingState(configuration: ZoneConfiguration, logger: Logger) throws -> (WorkspaceState?, Double) {
+    func startingState(configuration: ZoneConfiguration, useCache: Bool, logger: Logger) throws -> (WorkspaceState?, Double) {
         var fileState: WorkspaceState?
         if let snapshot {
             do {
@@ -245,11 +304,11 @@ struct ServeCommand: ParsableCommand {
                 throw fail("\(error)", status: 2)
             }
         }
-        if controlPlane == nil, let fileState {
+        if !followsCoder && controlPlane == nil, let fileState {
             logger.info("loaded workspace state", metadata: ["file": "\(snapshot ?? "")"])
             return (fileState, 0)
         }
-        if let stateDir {
+        if let stateDir, useCache {
             let started = EventLoop.monotonicNow()
             let loaded = StateCache(directory: stateDir).load(configuration: configuration)
             for problem in loaded.problems {
@@ -271,6 +330,27 @@ struct ServeCommand: ParsableCommand {
             return (fileState, 0)
         }
         return (nil, 0)
+    }
+
+    var followsCoder: Bool { coder || coderUrl != nil }
+
+    /// The stream to follow: coderd's (`--coder`), the delimited one (`--control-plane`), or
+    /// none (the state file alone).
+    func makeFeed(login: CoderLogin?) throws -> (any UpdateFeed)? {
+        if let login {
+            var options = CoderOptions(login: login)
+            options.caFile = coderCaFile
+            options.owner = owner
+            options.ownerID = ownerId.flatMap(Identifier.init(string:))
+            options.suffix = suffix
+            options.keepAliveInterval = coderKeepalive
+            options.keepAliveTimeout = min(10, coderKeepalive)
+            return try CoderFeed(options: options)
+        }
+        if let controlPlane {
+            return DelimitedFeed(endpoint: try ControlPlaneEndpoint(controlPlane), ownerID: ownerId.flatMap(Identifier.init(string:)))
+        }
+        return nil
     }
 
     /// Reads the state file straight into a snapshot (no state is kept without a control
