@@ -34,6 +34,8 @@ public final class ControlPlaneStatistics: Sendable {
     public let connections = Atomic<Int>(0)
     public let messagesApplied = Atomic<Int>(0)
     public let messagesRejected = Atomic<Int>(0)
+    /// Problems in applied messages (``UpdateProblem``): records skipped, names not served.
+    public let namesSkipped = Atomic<Int>(0)
     public let cacheWrites = Atomic<Int>(0)
     public let cacheFailures = Atomic<Int>(0)
     public init() {}
@@ -124,6 +126,8 @@ public final class ControlPlaneClient: Sendable {
         /// confirmed); nil while connected.
         var disconnectedSince: Double?
         var staleDropped = false
+        /// The last published snapshot's ``ZoneSnapshot/skippedAgents``: logged when it changes.
+        var skippedAgents = 0
         var backoff: Backoff
         let cache: StateCache?
 
@@ -257,11 +261,21 @@ public final class ControlPlaneClient: Sendable {
             let update = try WorkspaceUpdate.decode(bytes)
             let decoded = ControlPlaneClient.now()
             let base = isSnapshot ? WorkspaceState() : (state ?? WorkspaceState())
-            let next = try base.applying(update, configuration: client.configuration)
+            let (next, problems) = base.applying(update)
             let applied = ControlPlaneClient.now()
+            if !problems.isEmpty {
+                client.statistics.namesSkipped.add(problems.count, ordering: .relaxed)
+                for problem in problems.prefix(20) { logger.warning("control-plane message partly skipped", metadata: ["problem": "\(problem)"]) }
+                if problems.count > 20 { logger.warning("control-plane message: more problems", metadata: ["count": "\(problems.count - 20)"]) }
+            }
             let snapshot = ZoneSnapshot(state: next, configuration: client.configuration, serial: client.publisher.nextSerial())
             client.publisher.publish(snapshot)
             let published = ControlPlaneClient.now()
+            if snapshot.skippedAgents != skippedAgents {
+                // Names over 255 bytes are only found here: they depend on the configuration.
+                skippedAgents = snapshot.skippedAgents
+                logger.warning("agents whose names are not served (not DNS labels, or over 255 bytes)", metadata: ["count": "\(skippedAgents)"])
+            }
             state = next
             // A big snapshot leaves megabytes of freed decoding buffers in this thread's malloc
             // arena; give them back rather than carry them as resident memory.
