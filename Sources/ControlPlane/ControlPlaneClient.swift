@@ -26,6 +26,8 @@ public final class ControlPlaneStatistics: Sendable {
     public let connections = Atomic<Int>(0)
     public let messagesApplied = Atomic<Int>(0)
     public let messagesRejected = Atomic<Int>(0)
+    /// Problems in applied messages (``UpdateProblem``): records skipped, names not served.
+    public let namesSkipped = Atomic<Int>(0)
     public let cacheWrites = Atomic<Int>(0)
     public let cacheFailures = Atomic<Int>(0)
     public init() {}
@@ -123,6 +125,8 @@ public final class ControlPlaneClient: Sendable {
         /// confirmed); nil while connected.
         var disconnectedSince: Double?
         var staleDropped = false
+        /// The last published snapshot's ``ZoneSnapshot/skippedAgents``: logged when it changes.
+        var skippedAgents = 0
         var backoff: Backoff
         let cache: StateCache?
 
@@ -249,8 +253,22 @@ public final class ControlPlaneClient: Sendable {
                 ])
             configuration = next
             guard !staleDropped else { return }
-            client.publisher.publish(
-                state.map { ZoneSnapshot(state: $0, configuration: next, serial: client.publisher.nextSerial()) } ?? .empty(configuration: next))
+            if let state {
+                publish(state)
+            } else {
+                client.publisher.publish(.empty(configuration: next))
+            }
+        }
+
+        /// Builds `state`'s snapshot under the current configuration and publishes it with one swap.
+        mutating func publish(_ state: WorkspaceState) {
+            let snapshot = ZoneSnapshot(state: state, configuration: configuration, serial: client.publisher.nextSerial())
+            client.publisher.publish(snapshot)
+            if snapshot.skippedAgents != skippedAgents {
+                // Names over 255 bytes are only found here: they depend on the owner and suffix.
+                skippedAgents = snapshot.skippedAgents
+                logger.warning("agents whose names are not served (not DNS labels, or over 255 bytes)", metadata: ["count": "\(skippedAgents)"])
+            }
         }
 
         /// Applies messages until the connection ends, a message is rejected, or the client
@@ -299,10 +317,14 @@ public final class ControlPlaneClient: Sendable {
             let update = try WorkspaceUpdate.decode(bytes)
             let decoded = ControlPlaneClient.now()
             let base = isSnapshot ? WorkspaceState() : (state ?? WorkspaceState())
-            let next = try base.applying(update, configuration: configuration)
+            let (next, problems) = base.applying(update)
             let applied = ControlPlaneClient.now()
-            let snapshot = ZoneSnapshot(state: next, configuration: configuration, serial: client.publisher.nextSerial())
-            client.publisher.publish(snapshot)
+            if !problems.isEmpty {
+                client.statistics.namesSkipped.add(problems.count, ordering: .relaxed)
+                for problem in problems.prefix(20) { logger.warning("control-plane message partly skipped", metadata: ["problem": "\(problem)"]) }
+                if problems.count > 20 { logger.warning("control-plane message: more problems", metadata: ["count": "\(problems.count - 20)"]) }
+            }
+            publish(next)
             let published = ControlPlaneClient.now()
             state = next
             // A big snapshot leaves megabytes of freed decoding buffers in this thread's malloc

@@ -16,6 +16,9 @@ import RecordStore
 ///   agent count         4
 ///     id 16, workspace id 16, name length 1, name
 /// ```
+/// Names are kept as the state holds them, servable or not (the snapshot builder decides);
+/// a name over 255 bytes, which could never be served, is cut to its first 255.
+///
 /// Writes are atomic: a temporary file is written and fsynced, the current file is kept as
 /// `state.cache.prev` (a hard link, so `state.cache` never goes missing), the temporary file
 /// is renamed over `state.cache`, and the directory is fsynced. Loading falls back to the
@@ -149,15 +152,13 @@ public struct StateCache: Sendable {
         for workspace in state.workspaces.values {
             append(workspace.id, to: &payload)
             payload.append(UInt8(workspace.status.rawValue))
-            payload.append(UInt8(workspace.name.utf8.count))
-            payload += workspace.name.utf8
+            appendName(workspace.name, to: &payload)
         }
         append(UInt32(state.agents.count), to: &payload)
         for agent in state.agents.values {
             append(agent.id, to: &payload)
             append(agent.workspaceID, to: &payload)
-            payload.append(UInt8(agent.name.utf8.count))
-            payload += agent.name.utf8
+            appendName(agent.name, to: &payload)
         }
         var file = magic
         append(version, to: &file)
@@ -190,7 +191,7 @@ public struct StateCache: Sendable {
             guard let id = cursor.identifier(), let status = cursor.uint8(), let name = cursor.name() else {
                 throw fail("payload ends early")
             }
-            guard DNSLabel.problem(with: name) == nil, let parsed = WorkspaceStatus(rawValue: Int(status)) else {
+            guard let parsed = WorkspaceStatus(rawValue: Int(status)) else {
                 throw fail("bad workspace record for \(id)")
             }
             workspaces.append(Workspace(id: id, name: name, status: parsed))
@@ -202,7 +203,6 @@ public struct StateCache: Sendable {
             guard let id = cursor.identifier(), let workspaceID = cursor.identifier(), let name = cursor.name() else {
                 throw fail("payload ends early")
             }
-            guard DNSLabel.problem(with: name) == nil else { throw fail("bad agent record for \(id)") }
             agents.append(Agent(id: id, name: name, workspaceID: workspaceID))
         }
         var duplicate: Identifier?
@@ -222,6 +222,13 @@ public struct StateCache: Sendable {
 
     private static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
         withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    /// A length byte and the name; over 255 bytes (never servable) it is cut.
+    private static func appendName(_ name: String, to bytes: inout [UInt8]) {
+        let utf8 = name.utf8.prefix(255)
+        bytes.append(UInt8(utf8.count))
+        bytes += utf8
     }
 
     private static func append(_ id: Identifier, to bytes: inout [UInt8]) {

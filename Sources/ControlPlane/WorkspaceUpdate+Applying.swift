@@ -1,18 +1,36 @@
 import RecordStore
 
-/// Why an update was rejected. The whole message is refused: nothing of it is applied.
+/// Why a message was rejected whole: only bytes that do not decode. Everything that decodes
+/// is applied, record by record (``UpdateProblem`` lists what was skipped or is not served).
 public enum UpdateError: Error, Equatable, CustomStringConvertible {
     case undecodable(String)
-    case badIdentifier(field: String, length: Int)
-    case badName(field: String, name: String, reason: String)
-    case unknownWorkspace(agent: Identifier, workspace: Identifier)
 
     public var description: String {
         switch self {
         case .undecodable(let detail): "message does not decode as a WorkspaceUpdate: \(detail)"
-        case .badIdentifier(let field, let length): "\(field) is \(length) bytes, not a 16-byte UUID"
-        case .badName(let field, let name, let reason): "\(field) \"\(name)\" \(reason)"
-        case .unknownWorkspace(let agent, let workspace): "agent \(agent) belongs to unknown workspace \(workspace)"
+        }
+    }
+}
+
+/// Something odd in a message that decoded: the rest of the message is applied. One odd
+/// agent must not take every other name down.
+public enum UpdateProblem: Equatable, Sendable, CustomStringConvertible {
+    /// An identifier that is not 16 bytes: that one record (an upsert or a deletion) is
+    /// skipped.
+    case badIdentifier(field: String, length: Int)
+    /// An agent whose workspace is neither known nor upserted in the message: the agent is
+    /// skipped (Coder's own client drops the stream instead; one bad agent should not stop
+    /// every other update).
+    case unknownWorkspace(agent: Identifier, workspace: Identifier)
+    /// A name that cannot be a DNS label (``DNSLabel``): kept in the state, so that a later
+    /// rename or deletion applies, but its names are not served.
+    case unservableName(field: String, name: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .badIdentifier(let field, let length): "\(field) is \(length) bytes, not a 16-byte UUID: that record is skipped"
+        case .unknownWorkspace(let agent, let workspace): "agent \(agent) belongs to unknown workspace \(workspace): the agent is skipped"
+        case .unservableName(let field, let name, let reason): "\(field) \"\(name)\" \(reason): its names are not served"
         }
     }
 }
@@ -22,30 +40,35 @@ extension WorkspaceState {
     /// workspaces (with any agents left in them), upsert agents. Because workspaces go first,
     /// an agent may be listed before its workspace in one message.
     ///
-    /// Throws, leaving nothing applied, for a UUID that is not 16 bytes, a name that is not a
-    /// DNS label (or would make a name over 255 bytes), or an agent of an unknown workspace.
-    public func applying(_ update: WorkspaceUpdate, configuration: ZoneConfiguration) throws(UpdateError) -> WorkspaceState {
+    /// Never fails: a record with an identifier that is not 16 bytes, and an agent of an
+    /// unknown workspace, are skipped; a name that cannot be a DNS label is kept (lower-cased)
+    /// and reported. Whether a name fits in 255 bytes depends on the configuration, so the
+    /// snapshot builder checks that. Each oddity is in `problems`, in message order.
+    public func applying(_ update: WorkspaceUpdate) -> (state: WorkspaceState, problems: [UpdateProblem]) {
+        var problems: [UpdateProblem] = []
         if workspaces.isEmpty, agents.isEmpty, update.deletedAgents.isEmpty, update.deletedWorkspaces.isEmpty,
-            let state = try Self.indexing(update, configuration: configuration)
+            let state = Self.indexing(update, problems: &problems)
         {
-            return state
+            return (state, problems)
         }
+        problems.removeAll()
         var state = self
         state.workspaces.reserveCapacity(state.workspaces.count + update.upsertedWorkspaces.count)
         state.agents.reserveCapacity(state.agents.count + update.upsertedAgents.count)
-        // Field paths for error messages are only built when something is wrong.
+        // Field paths for problems are only built when something is wrong.
         for (index, workspace) in update.upsertedWorkspaces.enumerated() {
-            let id = try Self.identifier(workspace.id) { "upserted_workspaces[\(index)].id" }
-            let name = try Self.label(workspace.name) { "upserted_workspaces[\(index)].name" }
+            guard let id = Self.identifier(workspace.id, &problems, { "upserted_workspaces[\(index)].id" }) else { continue }
+            let name = Self.label(workspace.name, &problems) { "upserted_workspaces[\(index)].name" }
             state.workspaces[id] = Workspace(id: id, name: name, status: workspace.status)
         }
         for (index, agent) in update.deletedAgents.enumerated() {
-            _ = state.agents.removeValue(forKey: try Self.identifier(agent.id) { "deleted_agents[\(index)].id" })
+            guard let id = Self.identifier(agent.id, &problems, { "deleted_agents[\(index)].id" }) else { continue }
+            _ = state.agents.removeValue(forKey: id)
         }
         if !update.deletedWorkspaces.isEmpty {
             var deleted = Set<Identifier>()
             for (index, workspace) in update.deletedWorkspaces.enumerated() {
-                let id = try Self.identifier(workspace.id) { "deleted_workspaces[\(index)].id" }
+                guard let id = Self.identifier(workspace.id, &problems, { "deleted_workspaces[\(index)].id" }) else { continue }
                 _ = state.workspaces.removeValue(forKey: id)
                 deleted.insert(id)
             }
@@ -53,65 +76,64 @@ extension WorkspaceState {
             for agent in state.agents.values where deleted.contains(agent.workspaceID) { orphans.append(agent.id) }
             for id in orphans { _ = state.agents.removeValue(forKey: id) }
         }
-        let fixedLength = 1 + configuration.owner.utf8.count + configuration.suffix.wire.count
         for (index, agent) in update.upsertedAgents.enumerated() {
-            let id = try Self.identifier(agent.id) { "upserted_agents[\(index)].id" }
-            let workspaceID = try Self.identifier(agent.workspaceID) { "upserted_agents[\(index)].workspace_id" }
-            let name = try Self.label(agent.name) { "upserted_agents[\(index)].name" }
-            guard let position = state.workspaces.position(ofKey: workspaceID) else {
-                throw .unknownWorkspace(agent: id, workspace: workspaceID)
+            guard let id = Self.identifier(agent.id, &problems, { "upserted_agents[\(index)].id" }),
+                let workspaceID = Self.identifier(agent.workspaceID, &problems, { "upserted_agents[\(index)].workspace_id" })
+            else { continue }
+            guard state.workspaces.contains(workspaceID) else {
+                problems.append(.unknownWorkspace(agent: id, workspace: workspaceID))
+                continue
             }
-            // The longest name made of it: agent.workspace.owner.suffix.
-            if 1 + name.utf8.count + 1 + state.workspaces.values[position].name.utf8.count + fixedLength > 255 {
-                throw .badName(field: "upserted_agents[\(index)].name", name: name, reason: "makes a name longer than 255 bytes")
-            }
+            let name = Self.label(agent.name, &problems) { "upserted_agents[\(index)].name" }
             state.agents[id] = Agent(id: id, name: name, workspaceID: workspaceID)
         }
-        return state
+        return (state, problems)
     }
 
     /// A first snapshot, the usual case of a large message, applied to nothing: the records
     /// are checked into arrays and each map indexed in one pass. Nil when the message lists an
     /// identifier twice (allowed: the later upsert wins), which the general path handles.
-    private static func indexing(_ update: WorkspaceUpdate, configuration: ZoneConfiguration) throws(UpdateError) -> WorkspaceState? {
+    private static func indexing(_ update: WorkspaceUpdate, problems: inout [UpdateProblem]) -> WorkspaceState? {
         var workspaceList: [Workspace] = []
         workspaceList.reserveCapacity(update.upsertedWorkspaces.count)
         for (index, workspace) in update.upsertedWorkspaces.enumerated() {
-            let id = try identifier(workspace.id) { "upserted_workspaces[\(index)].id" }
-            let name = try label(workspace.name) { "upserted_workspaces[\(index)].name" }
+            guard let id = identifier(workspace.id, &problems, { "upserted_workspaces[\(index)].id" }) else { continue }
+            let name = label(workspace.name, &problems) { "upserted_workspaces[\(index)].name" }
             workspaceList.append(Workspace(id: id, name: name, status: workspace.status))
         }
         var duplicate: Identifier?
         guard let workspaces = IdentifierMap(distinct: workspaceList, duplicate: &duplicate) else { return nil }
-        let fixedLength = 1 + configuration.owner.utf8.count + configuration.suffix.wire.count
         var agentList: [Agent] = []
         agentList.reserveCapacity(update.upsertedAgents.count)
         for (index, agent) in update.upsertedAgents.enumerated() {
-            let id = try identifier(agent.id) { "upserted_agents[\(index)].id" }
-            let workspaceID = try identifier(agent.workspaceID) { "upserted_agents[\(index)].workspace_id" }
-            let name = try label(agent.name) { "upserted_agents[\(index)].name" }
-            guard let position = workspaces.position(ofKey: workspaceID) else {
-                throw .unknownWorkspace(agent: id, workspace: workspaceID)
+            guard let id = identifier(agent.id, &problems, { "upserted_agents[\(index)].id" }),
+                let workspaceID = identifier(agent.workspaceID, &problems, { "upserted_agents[\(index)].workspace_id" })
+            else { continue }
+            guard workspaces.contains(workspaceID) else {
+                problems.append(.unknownWorkspace(agent: id, workspace: workspaceID))
+                continue
             }
-            if 1 + name.utf8.count + 1 + workspaces.values[position].name.utf8.count + fixedLength > 255 {
-                throw .badName(field: "upserted_agents[\(index)].name", name: name, reason: "makes a name longer than 255 bytes")
-            }
+            let name = label(agent.name, &problems) { "upserted_agents[\(index)].name" }
             agentList.append(Agent(id: id, name: name, workspaceID: workspaceID))
         }
         guard let agents = IdentifierMap(distinct: agentList, duplicate: &duplicate) else { return nil }
         return WorkspaceState(workspaces: workspaces, agents: agents)
     }
 
-    private static func identifier(_ field: IdentifierField, path: () -> String) throws(UpdateError) -> Identifier {
-        guard let id = field.identifier else { throw .badIdentifier(field: path(), length: field.length) }
+    /// The identifier, or nil with the problem noted.
+    private static func identifier(_ field: IdentifierField, _ problems: inout [UpdateProblem], _ path: () -> String) -> Identifier? {
+        guard let id = field.identifier else {
+            problems.append(.badIdentifier(field: path(), length: field.length))
+            return nil
+        }
         return id
     }
 
-    private static func label(_ text: String, path: () -> String) throws(UpdateError) -> String {
-        if let reason = DNSLabel.problem(with: text) {
-            throw .badName(field: path(), name: text, reason: "is not a valid DNS label: it \(reason)")
-        }
-        return DNSLabel.lowercased(text)
+    /// The name lower-cased, with a problem noted when it cannot be served.
+    private static func label(_ text: String, _ problems: inout [UpdateProblem], path: () -> String) -> String {
+        let name = DNSLabel.lowercased(text)
+        if let reason = DNSLabel.problem(with: name) { problems.append(.unservableName(field: path(), name: name, reason: reason)) }
+        return name
     }
 }
 

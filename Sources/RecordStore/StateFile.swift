@@ -26,17 +26,24 @@ public struct StateFileError: Error, Equatable, CustomStringConvertible {
 /// ]}
 /// ```
 /// The whole file is checked before anything is returned, so a bad file never yields part of
-/// a state. Names are lower-cased; unknown keys are ignored.
+/// a state. Names are lower-cased; unknown keys are ignored. A name that cannot be served
+/// (not a servable label, ``DNSLabel``, or making a name over 255 bytes) is no error: it is
+/// kept in the state, its agents' names are left out of the snapshot, and each such agent is
+/// returned in `skipped` for the caller to report.
 public enum StateFile {
-    public static func load(path: String, configuration: ZoneConfiguration) throws(StateFileError) -> WorkspaceState {
+    public static func load(
+        path: String, configuration: ZoneConfiguration
+    ) throws(StateFileError) -> (state: WorkspaceState, skipped: [SkippedAgent]) {
         let file = try FileBuffer(path: path)
         var reader = StateReader()
         try parse(file, source: path, configuration: configuration, into: &reader)
-        return reader.state
+        return (reader.state, reader.skipped)
     }
 
     /// Parses a whole document held in memory; `source` names it in errors.
-    public static func parse(bytes: [UInt8], source: String, configuration: ZoneConfiguration) throws(StateFileError) -> WorkspaceState {
+    public static func parse(
+        bytes: [UInt8], source: String, configuration: ZoneConfiguration
+    ) throws(StateFileError) -> (state: WorkspaceState, skipped: [SkippedAgent]) {
         var reader = StateReader()
         // withUnsafeBytes rethrows untyped: carry the typed error out by hand.
         let failure: StateFileError? = bytes.withUnsafeBytes { buffer in
@@ -48,17 +55,18 @@ public enum StateFile {
             }
         }
         if let failure { throw failure }
-        return reader.state
+        return (reader.state, reader.skipped)
     }
 
     /// Reads a state file straight into a record snapshot, without building the
     /// ``WorkspaceState`` in between: what a server with no control plane needs. The file's
     /// pages are let go as they are read (``FileBuffer``), and only the identifiers are kept
     /// (to refuse repeats), so a 100,000-workspace file costs the snapshot and little more.
-    /// A bad file gets the same one-line error as ``load(path:configuration:)``.
+    /// A bad file gets the same one-line error as ``load(path:configuration:)``, and the same
+    /// agents are skipped.
     public static func loadSnapshot(
         path: String, configuration: ZoneConfiguration, serial: UInt32
-    ) throws(StateFileError) -> (snapshot: ZoneSnapshot, workspaces: Int, agents: Int) {
+    ) throws(StateFileError) -> (snapshot: ZoneSnapshot, workspaces: Int, agents: Int, skipped: [SkippedAgent]) {
         var reader: SnapshotReader
         do {
             // Scoped: what is left of the file is unmapped before the index is finished.
@@ -74,7 +82,8 @@ public enum StateFile {
             throw error
         }
         let counts = (reader.workspaceCount, reader.agentCount)
-        return (reader.finish(serial: serial), counts.0, counts.1)
+        let skipped = reader.skipped
+        return (reader.finish(serial: serial), counts.0, counts.1, skipped)
     }
 
     private static func parse(
@@ -184,17 +193,14 @@ public enum StateFile {
                     status = parsed
                 }
                 visitor.add(Workspace(id: id, name: name, status: status))
-                let fixedLength = 1 + name.utf8.count + 1 + configuration.owner.utf8.count + configuration.suffix.wire.count
                 for (agentIndex, agent) in agents.enumerated() {
                     let agentID = try identifier(agent.id, at: agentPath(workspaceIndex, agentIndex) + ".id", fail)
                     if let problem = visitor.repeatedAgent(agentID) {
                         throw fail(agentPath(workspaceIndex, agentIndex) + ".id", problem)
                     }
                     let agentName = try label(agent.name, at: agentPath(workspaceIndex, agentIndex) + ".name", fail)
-                    if 1 + agentName.utf8.count + fixedLength > DomainName.maximumWireLength {
-                        throw fail(
-                            agentPath(workspaceIndex, agentIndex) + ".name",
-                            "\(agentName).\(name).\(configuration.owner).\(configuration.suffix) is longer than 255 bytes")
+                    if let reason = configuration.reasonUnserved(agentName: agentName, workspaceName: name) {
+                        visitor.skip(SkippedAgent(location: agentPath(workspaceIndex, agentIndex), reason: reason))
                     }
                     visitor.add(Agent(id: agentID, name: agentName, workspaceID: id))
                 }
@@ -243,9 +249,6 @@ public enum StateFile {
     ) throws(StateFileError) -> String {
         guard let value else { throw fail(location(), "missing") }
         guard let text = value.string else { throw fail(location(), "\(value.text) is not a string") }
-        if let reason = DNSLabel.problem(with: text) {
-            throw fail(location(), "\(value.text) is not a valid DNS label: it \(reason)")
-        }
         return DNSLabel.lowercased(text)
     }
 }
@@ -259,11 +262,14 @@ protocol StateVisitor {
     /// A workspace, then its agents (whose workspace it is).
     mutating func add(_ workspace: Workspace)
     mutating func add(_ agent: Agent)
+    /// An agent about to be added whose names will not be served, and why.
+    mutating func skip(_ agent: SkippedAgent)
 }
 
 /// Builds the ``WorkspaceState``.
 struct StateReader: StateVisitor {
     var state = WorkspaceState()
+    var skipped: [SkippedAgent] = []
 
     // Workspaces and agents are stored in file order and never removed here, so a
     // duplicate's first location follows from its place in the maps.
@@ -283,6 +289,7 @@ struct StateReader: StateVisitor {
 
     mutating func add(_ workspace: Workspace) { state.workspaces.updateValue(workspace) }
     mutating func add(_ agent: Agent) { state.agents.updateValue(agent) }
+    mutating func skip(_ agent: SkippedAgent) { skipped.append(agent) }
 }
 
 /// Builds a ``ZoneSnapshot`` as the file is read, keeping only identifiers besides.
@@ -294,6 +301,8 @@ struct SnapshotReader: StateVisitor {
     let configuration: ZoneConfiguration
     var workspaceIDs = IdentifierMap<Identifier>()
     var agentIDs = IdentifierMap<Identifier>()
+    /// The builder leaves the same agents out (and counts them).
+    var skipped: [SkippedAgent] = []
     private var workspaceName = ""
 
     init(configuration: ZoneConfiguration, expectedAgents: Int) {
@@ -311,6 +320,8 @@ struct SnapshotReader: StateVisitor {
         workspaceIDs.updateValue(workspace.id)
         workspaceName = workspace.name
     }
+
+    mutating func skip(_ agent: SkippedAgent) { skipped.append(agent) }
 
     mutating func add(_ agent: Agent) {
         agentIDs.updateValue(agent.id)

@@ -29,7 +29,9 @@ public enum WorkspaceStatus: Int, Sendable, CaseIterable {
 
 public struct Workspace: Equatable, IdentifiedValue {
     public var id: Identifier
-    /// A valid DNS label, lower-cased.
+    /// The name as Coder gave it, lower-cased. Kept even when it cannot be served
+    /// (``DNSLabel``): the snapshot builder leaves such names out, and a later rename can
+    /// make it servable again.
     public var name: String
     public var status: WorkspaceStatus
 
@@ -42,7 +44,9 @@ public struct Workspace: Equatable, IdentifiedValue {
 
 public struct Agent: Equatable, IdentifiedValue {
     public var id: Identifier
-    /// A valid DNS label, lower-cased.
+    /// The name as Coder gave it, lower-cased. Kept even when it cannot be served
+    /// (``DNSLabel``): the snapshot builder leaves such names out, and a later rename can
+    /// make it servable again.
     public var name: String
     public var workspaceID: Identifier
 
@@ -54,7 +58,9 @@ public struct Agent: Equatable, IdentifiedValue {
 }
 
 /// Everything known about the local user's workspaces: the input the record snapshot is
-/// computed from. Every agent's workspace is present (the sources check this).
+/// computed from. Every agent's workspace is present (the sources check this). Names are
+/// kept whatever they are; which of them can be served is the snapshot builder's call, since
+/// it depends on the configuration (a name over 255 bytes).
 ///
 /// Both maps are ``IdentifierMap``s: a 100,000-workspace snapshot is loaded, looked up and
 /// copied several times faster than with `Dictionary`.

@@ -50,10 +50,31 @@ public struct ZoneConfiguration: Sendable, Equatable {
             throw .badSuffix(suffix, reason: "not a domain name")
         }
         // The longest name served is <agent>.<ws>.<owner>.<suffix>: four 63-byte labels
-        // would not fit in 255 bytes with a long suffix, which the state check catches.
+        // would not fit in 255 bytes with a long suffix. The snapshot builder leaves out the
+        // names that do not fit (``reasonUnserved(agentName:workspaceName:)``): whether a
+        // name fits depends on this configuration, not on the state.
         if let reason = DNSLabel.problem(with: owner) { throw .badOwner(owner, reason: reason) }
         self.suffix = name
         self.owner = owner.lowercased()
+    }
+
+    /// Why the names of an agent called `agentName` in a workspace called `workspaceName`
+    /// (both lower-cased) are not served, or nil when they are: the snapshot builder's rule
+    /// (``ZoneSnapshot/init(state:configuration:serial:)``), spelled out for reports.
+    public func reasonUnserved(agentName: String, workspaceName: String) -> String? {
+        if let reason = DNSLabel.problem(with: workspaceName) { return "the workspace name \"\(workspaceName)\" \(reason)" }
+        if let reason = DNSLabel.problem(with: agentName) { return "the agent name \"\(agentName)\" \(reason)" }
+        if longestNameLength(agentLength: agentName.utf8.count, workspaceLength: workspaceName.utf8.count) > DomainName.maximumWireLength {
+            return "\(agentName).\(workspaceName).\(owner.utf8.count < 2 ? "me" : owner).\(suffix) is longer than 255 bytes"
+        }
+        return nil
+    }
+
+    /// The wire length of the longer of `<agent>.<ws>.<owner>.<suffix>` and
+    /// `<agent>.<ws>.me.<suffix>` for labels of these lengths: both are served or neither.
+    @inline(__always)
+    func longestNameLength(agentLength: Int, workspaceLength: Int) -> Int {
+        3 + agentLength + workspaceLength + max(owner.utf8.count, 2) + suffix.wire.count
     }
 
     /// `is.coder--connect--enabled--right--now.<suffix>`

@@ -6,10 +6,15 @@ extension ZoneSnapshot {
     /// workspace has exactly one agent, and the sentinel; plus the PTR records of the reverse
     /// zone. The empty non-terminals above the names follow from the index (``ForwardIndex``).
     ///
-    /// Agents whose workspace is missing are skipped (the sources reject such state), as are
-    /// agents whose longest name would exceed 255 bytes. Nothing depends on the order in which
-    /// the dictionaries yield their entries: ties (a PTR for an address two agents share, the
-    /// order of a name's addresses) are settled by comparing identifiers and addresses.
+    /// An agent's names are left out, and counted in ``skippedAgents``, when its name or its
+    /// workspace's is not a servable label (``DNSLabel``) or its longest name would exceed
+    /// 255 bytes (which depends on the configuration: hence here, not where state is
+    /// loaded). Such an agent is as if absent: no PTR, and it does not count as one of its
+    /// workspace's agents for `<ws>`. Agents whose workspace is missing are skipped too (the
+    /// sources never keep such state). Nothing depends on the order in which the
+    /// dictionaries yield their entries: ties (agents of one workspace sharing a name, a PTR
+    /// for an address two agents share, the order of a name's addresses) are settled by
+    /// comparing identifiers and addresses.
     public convenience init(state: WorkspaceState, configuration: ZoneConfiguration, serial: UInt32) {
         var builder = Builder(configuration: configuration, expectedAgents: state.agents.count)
         state.agents.values.withUnsafeBufferPointer { agents in
@@ -42,7 +47,7 @@ extension ZoneSnapshot {
         let parts = builder.finish()
         self.init(
             configuration: configuration, hasData: true, serial: serial, forward: parts.forward, answerRecords: parts.answerRecords,
-            reverseAddresses: parts.reverseAddresses, reverseTargets: parts.reverseTargets)
+            reverseAddresses: parts.reverseAddresses, reverseTargets: parts.reverseTargets, skippedAgents: parts.skippedAgents)
     }
 
     /// Accumulates names and records; not shared, used once.
@@ -55,7 +60,8 @@ extension ZoneSnapshot {
         /// Agent names (lower-cased) end to end, referenced by `pending`.
         var labels: [UInt8] = []
         var key: [UInt8] = []
-        let ownerBytes: [UInt8]
+        /// Agents left out by ``add(agentID:agentName:workspaceNumber:workspaceName:)``.
+        var skippedAgents = 0
 
         /// 32 bytes per agent: its address follows from its identifier.
         struct Pending {
@@ -90,7 +96,6 @@ extension ZoneSnapshot {
         init(configuration: ZoneConfiguration, expectedAgents: Int) {
             self.configuration = configuration
             forward = ForwardIndex(owner: configuration.owner, expectedWorkspaces: expectedAgents + 1)
-            ownerBytes = Array(configuration.owner.utf8)
             answerRecords.reserveCapacity((expectedAgents + 1) * ZoneSnapshot.answerRecordLength)
             pending.reserveCapacity(expectedAgents)
             labels.reserveCapacity(expectedAgents * 6)
@@ -99,25 +104,43 @@ extension ZoneSnapshot {
         }
 
         /// Adds an agent of the workspace the caller numbers `workspaceNumber` (names are
-        /// lower-cased here).
+        /// lower-cased here), or counts it in ``skippedAgents`` when its names cannot be
+        /// served (``ZoneConfiguration/reasonUnserved(agentName:workspaceName:)`` says why).
+        /// The labels are checked in the loops that copy them: no work is added per byte.
         mutating func add(agentID: Identifier, agentName: String, workspaceNumber: Int, workspaceName: String) {
             let agentLength = agentName.utf8.count
             let workspaceLength = workspaceName.utf8.count
-            // The longest name: <agent>.<ws>.<owner>.<suffix>.
-            let longest = 3 + agentLength + workspaceLength + ownerBytes.count + configuration.suffix.wire.count
-            guard agentLength > 0, workspaceLength > 0, longest <= DomainName.maximumWireLength else { return }
+            guard agentLength > 0, agentLength <= DNSLabel.maximumLength, workspaceLength > 0, workspaceLength <= DNSLabel.maximumLength,
+                configuration.longestNameLength(agentLength: agentLength, workspaceLength: workspaceLength) <= DomainName.maximumWireLength
+            else {
+                skippedAgents += 1
+                return
+            }
 
+            let labelStart = labels.count
+            for byte in agentName.utf8 {
+                guard DNSLabel.isServable(byte) else {
+                    labels.removeSubrange(labelStart...)
+                    skippedAgents += 1
+                    return
+                }
+                labels.append(ASCII.lowercase(byte))
+            }
             key.removeAll(keepingCapacity: true)
             key.append(UInt8(workspaceLength))
-            for byte in workspaceName.utf8 { key.append(ASCII.lowercase(byte)) }
+            for byte in workspaceName.utf8 {
+                guard DNSLabel.isServable(byte) else {
+                    labels.removeSubrange(labelStart...)
+                    skippedAgents += 1
+                    return
+                }
+                key.append(ASCII.lowercase(byte))
+            }
             let (group, inserted) = key.withUnsafeBytes { forward.workspaces.insert($0) }
             if inserted { forward.groups.append(ForwardIndex.Group(nameRecord: forward.workspaces.recordStart(ofEntry: group))) }
-
-            let labelStart = UInt32(labels.count)
-            for byte in agentName.utf8 { labels.append(ASCII.lowercase(byte)) }
             pending.append(
                 Pending(
-                    group: UInt32(group), labelStart: labelStart, labelLength: UInt32(agentLength),
+                    group: UInt32(group), labelStart: UInt32(labelStart), labelLength: UInt32(agentLength),
                     workspace: UInt32(truncatingIfNeeded: workspaceNumber), agentID: agentID))
         }
 
@@ -185,7 +208,8 @@ extension ZoneSnapshot {
         }
 
         consuming func finish() -> (
-            forward: ForwardIndex, answerRecords: [UInt8], reverseAddresses: [IPv6Address], reverseTargets: [ZoneSnapshot.PointerTarget]
+            forward: ForwardIndex, answerRecords: [UInt8], reverseAddresses: [IPv6Address], reverseTargets: [ZoneSnapshot.PointerTarget],
+            skippedAgents: Int
         ) {
             forward.workspaces.finishInserting()
             finishForward()
@@ -193,7 +217,7 @@ extension ZoneSnapshot {
             // Only now, with the sorting arrays gone: copying the table's records to their
             // exact size briefly holds them twice.
             forward.workspaces.compact()
-            return (forward, answerRecords, reverse.addresses, reverse.targets)
+            return (forward, answerRecords, reverse.addresses, reverse.targets, skippedAgents)
         }
 
         /// The forward index's groups and agent entries. Its own function, so that its

@@ -39,15 +39,21 @@ public final class ZoneSnapshot: Sendable {
     /// Owner pointer (2) + TYPE (2) + CLASS (2) + TTL (4) + RDLENGTH (2) + address (16).
     public static let answerRecordLength = 28
 
+    /// Agents of the state whose names are not served: a workspace or agent name that is not
+    /// a servable label (``DNSLabel``), or a name that would be over 255 bytes. Every other
+    /// name still is.
+    public let skippedAgents: Int
+
     /// Host names served (the sentinel included); empty non-terminals are not counted.
     public var nameCount: Int { forward.hostNameCount }
     public var addressCount: Int { reverseAddresses.count }
 
     init(
         configuration: ZoneConfiguration, hasData: Bool, serial: UInt32, forward: ForwardIndex, answerRecords: [UInt8],
-        reverseAddresses: [IPv6Address], reverseTargets: [PointerTarget]
+        reverseAddresses: [IPv6Address], reverseTargets: [PointerTarget], skippedAgents: Int = 0
     ) {
         self.configuration = configuration
+        self.skippedAgents = skippedAgents
         self.hasData = hasData
         self.serial = serial
         self.forwardApex = configuration.suffix.wire

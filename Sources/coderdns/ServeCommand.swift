@@ -188,7 +188,7 @@ struct ServeCommand: ParsableCommand {
         let maximumStale = maxStale.flatMap(Duration.seconds(from:))
         if let fileOnly {
             do {
-                let counts = try Self.publishFile(fileOnly, configuration: configuration, publisher: publisher)
+                let counts = try Self.publishFile(fileOnly, configuration: configuration, publisher: publisher, logger: logger)
                 logger.info(
                     "serving the starting state",
                     metadata: [
@@ -299,7 +299,9 @@ struct ServeCommand: ParsableCommand {
         var fileState: WorkspaceState?
         if let snapshot {
             do {
-                fileState = try StateFile.load(path: snapshot, configuration: configuration)
+                let loaded = try StateFile.load(path: snapshot, configuration: configuration)
+                fileState = loaded.state
+                logger.reportSkipped(loaded.skipped, file: snapshot)
             } catch {
                 throw fail("\(error)", status: 2)
             }
@@ -356,9 +358,10 @@ struct ServeCommand: ParsableCommand {
     /// Reads the state file straight into a snapshot (no state is kept without a control
     /// plane) and publishes it: at start-up and on SIGHUP.
     static func publishFile(
-        _ path: String, configuration: ZoneConfiguration, publisher: SnapshotPublisher
+        _ path: String, configuration: ZoneConfiguration, publisher: SnapshotPublisher, logger: Logger
     ) throws(StateFileError) -> (workspaces: Int, agents: Int) {
         let loaded = try StateFile.loadSnapshot(path: path, configuration: configuration, serial: publisher.nextSerial())
+        logger.reportSkipped(loaded.skipped, file: path)
         publisher.publish(loaded.snapshot)
         return (loaded.workspaces, loaded.agents)
     }
@@ -367,7 +370,7 @@ struct ServeCommand: ParsableCommand {
     static func reload(_ path: String, configuration: ZoneConfiguration, publisher: SnapshotPublisher, logger: Logger) {
         do {
             let started = EventLoop.monotonicNow()
-            let counts = try publishFile(path, configuration: configuration, publisher: publisher)
+            let counts = try publishFile(path, configuration: configuration, publisher: publisher, logger: logger)
             logger.info(
                 "reloaded workspace state",
                 metadata: [

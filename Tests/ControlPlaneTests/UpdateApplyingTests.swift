@@ -15,7 +15,7 @@ struct UpdateApplyingTests {
     }
 
     @Test func aSnapshotBuildsTheWholeState() throws {
-        let state = try WorkspaceState().applying(Self.snapshot(), configuration: S.configuration)
+        let state = WorkspaceState().applying(Self.snapshot()).state
         #expect(state.workspaces.count == 2)
         #expect(state.agents.count == 2)
         #expect(state.workspaces[Identifier(string: S.ws2)!]?.name == "dev")
@@ -24,22 +24,22 @@ struct UpdateApplyingTests {
     }
 
     @Test func diffsUpsertAndDelete() throws {
-        var state = try WorkspaceState().applying(Self.snapshot(), configuration: S.configuration)
+        var state = WorkspaceState().applying(Self.snapshot()).state
         var diff = WorkspaceUpdate()
         diff.upsertedAgents = [S.agent(S.agent3, "gpu", workspace: S.ws2)]
         diff.deletedAgents = [S.agent(S.agent1, "main", workspace: S.ws1)]
         diff.upsertedWorkspaces = [S.workspace(S.ws1, "renamed")]
-        state = try state.applying(diff, configuration: S.configuration)
+        state = state.applying(diff).state
         #expect(state.agents.count == 2)
         #expect(state.agents[Identifier(string: S.agent1)!] == nil)
         #expect(state.workspaces[Identifier(string: S.ws1)!]?.name == "renamed")
     }
 
     @Test func deletingAWorkspaceTakesItsAgentsWithIt() throws {
-        var state = try WorkspaceState().applying(Self.snapshot(), configuration: S.configuration)
+        var state = WorkspaceState().applying(Self.snapshot()).state
         var diff = WorkspaceUpdate()
         diff.deletedWorkspaces = [S.workspace(S.ws2, "dev")]
-        state = try state.applying(diff, configuration: S.configuration)
+        state = state.applying(diff).state
         #expect(state.workspaces.count == 1)
         #expect(state.agents.values.map(\.id.description) == [S.agent1])
     }
@@ -47,70 +47,83 @@ struct UpdateApplyingTests {
     @Test func workspaceDeletesComeAfterWorkspaceUpsertsAsInCoder() throws {
         // Upsert and delete the same workspace in one message, with an agent for it: the
         // upsert goes first, the delete second, so the agent's workspace is unknown by the
-        // time agents are upserted, and the message is rejected (as Coder's client does).
-        let state = try WorkspaceState().applying(Self.snapshot(), configuration: S.configuration)
+        // time agents are upserted: that agent is skipped, the rest of the message applies.
+        let state = WorkspaceState().applying(Self.snapshot()).state
         var diff = WorkspaceUpdate()
         diff.deletedWorkspaces = [S.workspace(S.ws1, "myws")]
         diff.upsertedWorkspaces = [S.workspace(S.ws1, "myws")]
         diff.upsertedAgents = [S.agent(S.agent1, "main", workspace: S.ws1)]
-        #expect(throws: UpdateError.unknownWorkspace(agent: Identifier(string: S.agent1)!, workspace: Identifier(string: S.ws1)!)) {
-            try state.applying(diff, configuration: S.configuration)
-        }
-        // Without the agent, the workspace ends deleted.
+        let result = state.applying(diff)
+        #expect(result.problems == [.unknownWorkspace(agent: Identifier(string: S.agent1)!, workspace: Identifier(string: S.ws1)!)])
+        #expect(result.state.workspaces[Identifier(string: S.ws1)!] == nil)
+        #expect(result.state.agents[Identifier(string: S.agent1)!] == nil)
+        #expect(result.state.agents[Identifier(string: S.agent2)!] != nil)
+        // Without the agent, the workspace ends deleted, and nothing is odd.
         diff.upsertedAgents = []
-        let after = try state.applying(diff, configuration: S.configuration)
-        #expect(after.workspaces[Identifier(string: S.ws1)!] == nil)
+        let after = state.applying(diff)
+        #expect(after.state.workspaces[Identifier(string: S.ws1)!] == nil)
+        #expect(after.problems.isEmpty)
     }
 
-    static let rejected: [(String, WorkspaceUpdate)] = {
-        var cases: [(String, WorkspaceUpdate)] = []
+    /// Records that cannot be applied, the problem each gives, and what the state holds
+    /// after the message besides the good upsert that comes with it.
+    static let skipped: [(String, WorkspaceUpdate, UpdateProblem)] = {
+        var cases: [(String, WorkspaceUpdate, UpdateProblem)] = []
         var shortID = WorkspaceUpdate()
         var workspace = S.workspace(S.ws1, "myws")
         workspace.id = IdentifierField(bytes: [1, 2, 3])
         shortID.upsertedWorkspaces = [workspace]
-        cases.append(("a 3-byte workspace id", shortID))
+        cases.append(("a 3-byte workspace id", shortID, .badIdentifier(field: "upserted_workspaces[1].id", length: 3)))
         var shortAgentWorkspace = WorkspaceUpdate()
-        var agent = S.agent(S.agent1, "main", workspace: S.ws1)
+        var agent = S.agent(S.agent3, "main", workspace: S.ws1)
         agent.workspaceID = IdentifierField(bytes: repeatElement(1, count: 17))
         shortAgentWorkspace.upsertedWorkspaces = [S.workspace(S.ws1, "myws")]
         shortAgentWorkspace.upsertedAgents = [agent]
-        cases.append(("a 17-byte agent workspace id", shortAgentWorkspace))
+        cases.append(("a 17-byte agent workspace id", shortAgentWorkspace, .badIdentifier(field: "upserted_agents[0].workspace_id", length: 17)))
         var orphan = WorkspaceUpdate()
-        orphan.upsertedAgents = [S.agent(S.agent1, "main", workspace: "99999999-9999-4999-8999-999999999999")]
-        cases.append(("an agent of an unknown workspace", orphan))
-        var badName = WorkspaceUpdate()
-        badName.upsertedWorkspaces = [S.workspace(S.ws1, "my_ws")]
-        cases.append(("a workspace name that is not a label", badName))
+        orphan.upsertedAgents = [S.agent(S.agent3, "main", workspace: "99999999-9999-4999-8999-999999999999")]
+        cases.append(
+            (
+                "an agent of an unknown workspace", orphan,
+                .unknownWorkspace(agent: Identifier(string: S.agent3)!, workspace: Identifier(string: "99999999-9999-4999-8999-999999999999")!)
+            ))
         var emptyDeleteID = WorkspaceUpdate()
         var deleted = S.agent(S.agent1, "main", workspace: S.ws1)
         deleted.id = .empty
         emptyDeleteID.deletedAgents = [deleted]
-        cases.append(("an empty deleted agent id", emptyDeleteID))
+        cases.append(("an empty deleted agent id", emptyDeleteID, .badIdentifier(field: "deleted_agents[0].id", length: 0)))
         return cases
     }()
 
-    @Test("a bad message is rejected whole", arguments: rejected)
-    func rejectedWhole(label: String, update: WorkspaceUpdate) throws {
-        let before = try WorkspaceState().applying(Self.snapshot(), configuration: S.configuration)
+    @Test("a bad record is skipped and the rest of its message applies", arguments: skipped)
+    func badRecordsAreSkipped(label: String, update: WorkspaceUpdate, problem: UpdateProblem) throws {
+        let before = WorkspaceState().applying(Self.snapshot()).state
         var mixed = update
-        // Put a good change in the same message: it must not be applied either.
-        mixed.upsertedWorkspaces.insert(S.workspace("7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d", "extra"), at: 0)
-        #expect(throws: UpdateError.self, "\(label)") { try before.applying(mixed, configuration: S.configuration) }
+        // Put a good change in the same message: it is applied.
+        let extra = Identifier(string: "7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d")!
+        mixed.upsertedWorkspaces.insert(S.workspace(extra.description, "extra"), at: 0)
+        let result = before.applying(mixed)
+        #expect(result.problems == [problem], "\(label)")
+        #expect(result.state.workspaces[extra]?.name == "extra", "\(label)")
+        #expect(result.state.agents.count == before.agents.count, "\(label)")
+        #expect(result.state.agents[Identifier(string: S.agent3)!] == nil, "\(label)")
         // As a first snapshot too (applied to nothing, which indexes in one pass): the same
-        // error as the general path gives (forced here by a deletion in the message).
+        // state and problems as the general path gives (forced here by a deletion).
         guard update.deletedAgents.isEmpty else { return }
-        let onePass = #expect(throws: UpdateError.self) { try WorkspaceState().applying(mixed, configuration: S.configuration) }
+        let onePass = WorkspaceState().applying(mixed)
         var withDeletion = mixed
         withDeletion.deletedWorkspaces = [S.workspace("00000000-0000-4000-8000-00000000dead", "gone")]
-        let general = #expect(throws: UpdateError.self) { try WorkspaceState().applying(withDeletion, configuration: S.configuration) }
-        #expect(onePass == general, "\(label)")
+        let general = WorkspaceState().applying(withDeletion)
+        #expect(onePass.state == general.state, "\(label)")
+        #expect(onePass.problems == general.problems, "\(label)")
+        #expect(onePass.problems == [problem], "\(label)")
     }
 
     @Test func aFirstSnapshotThatListsAnIDTwiceKeepsTheLaterUpsert() throws {
         var update = Self.snapshot()
         update.upsertedWorkspaces.append(S.workspace(S.ws1, "renamed"))
         update.upsertedAgents.append(S.agent(S.agent2, "second", workspace: S.ws1))
-        let state = try WorkspaceState().applying(update, configuration: S.configuration)
+        let state = WorkspaceState().applying(update).state
         #expect(state.workspaces.count == 2 && state.agents.count == 2)
         #expect(state.workspaces[Identifier(string: S.ws1)!]?.name == "renamed")
         #expect(state.agents[Identifier(string: S.agent2)!]?.name == "second")
@@ -128,20 +141,20 @@ struct UpdateApplyingTests {
             update.upsertedWorkspaces.append(WorkspaceUpdate.Workspace(id: IdentifierField(ws), name: "Ws\(index)", status: .running))
             update.upsertedAgents.append(WorkspaceUpdate.Agent(id: IdentifierField(agent), name: "main", workspaceID: IdentifierField(ws)))
         }
-        let fast = try WorkspaceState().applying(update, configuration: S.configuration)
+        let fast = WorkspaceState().applying(update).state
         var other = WorkspaceUpdate()
         other.upsertedWorkspaces = [S.workspace("00000000-0000-4000-8000-00000000beef", "other")]
-        var slow = try WorkspaceState().applying(other, configuration: S.configuration)
-        slow = try slow.applying(update, configuration: S.configuration)
+        var slow = WorkspaceState().applying(other).state
+        slow = slow.applying(update).state
         var removal = WorkspaceUpdate()
         removal.deletedWorkspaces = other.upsertedWorkspaces
-        slow = try slow.applying(removal, configuration: S.configuration)
+        slow = slow.applying(removal).state
         #expect(fast.workspaces.count == 2000 && fast.agents.count == 2000)
         #expect(fast == slow)
         #expect(fast.workspaces.values.first?.name == "ws0")
     }
 
-    @Test func bytesThatDoNotDecodeAreRejected() {
+    @Test func onlyBytesThatDoNotDecodeAreRejected() {
         #expect(throws: UpdateError.self) { try WorkspaceUpdate.decode([0x0A, 0x05, 0x01]) }
         #expect(throws: UpdateError.self) { try WorkspaceUpdate.decode([0xFF, 0xFF, 0xFF]) }
     }
@@ -162,7 +175,7 @@ struct ProtocolBytesTests {
         var framer = DelimitedFramer()
         framer.append(fixture)
         let message = try #require(try framer.nextMessage())
-        let decoded = try WorkspaceState().applying(WorkspaceUpdate.decode(message), configuration: Support.configuration)
+        let decoded = try WorkspaceState().applying(WorkspaceUpdate.decode(message)).state
         #expect(decoded == state)
     }
 

@@ -135,7 +135,7 @@ struct ControlPlaneIntegrationTests {
         }
     }
 
-    @Test func diffsApplyAndABadMessageIsRejectedWholeWhileTheOldDataServes() throws {
+    @Test func diffsApplyOddAgentsAreSkippedAndBytesThatDoNotDecodeAreRejectedWhole() throws {
         let controlPlane = try ControlPlaneStandIn()
         try ServerProcess.withServer(snapshot: nil, arguments: ["--control-plane", controlPlane.endpoint]) { server in
             let connection = try controlPlane.accept()
@@ -150,20 +150,44 @@ struct ControlPlaneIntegrationTests {
             #expect(Self.waitFor(server.port, "gamma.coder", .noError))
             #expect(Self.waitFor(server.port, "beta.coder", .nameError))
 
-            // An agent of an unknown workspace, together with a good workspace: all refused.
-            var bad = WorkspaceUpdate(snapshotOf: TestStates.state(["omega"], pair: false))
-            bad.upsertedAgents[0].workspaceID = IdentifierField(TestStates.identifier("nowhere", 1))
-            try connection.send(bad)
-            #expect(connection.waitForClose(timeout: 5), "a rejected message closes the connection")
+            // An agent of an unknown workspace and an agent whose name has a dot, together
+            // with good ones (an underscore, a leading digit, capitals): the odd agents are
+            // skipped and logged, the rest applies, and the connection stays.
+            var odd = WorkspaceUpdate(snapshotOf: TestStates.state(["omega", "sigma", "9lives"], pair: false))
+            let omegaAgent = TestStates.identifier("omega", 2)
+            let sigmaAgent = TestStates.identifier("sigma", 2)
+            for index in odd.upsertedAgents.indices {
+                switch odd.upsertedAgents[index].id.identifier {
+                case omegaAgent: odd.upsertedAgents[index].workspaceID = IdentifierField(TestStates.identifier("nowhere", 1))
+                case sigmaAgent: odd.upsertedAgents[index].name = "Dev_Box"
+                default: odd.upsertedAgents[index].name = "my.agent"
+                }
+            }
+            try connection.send(odd)
+            #expect(Self.waitFor(server.port, "dev_box.sigma.me.coder", .noError))
+            #expect(try Self.reply(server.port, "sigma.coder").rcode == .noError)
             #expect(try Self.reply(server.port, "omega.coder").rcode == .nameError)
+            #expect(try Self.reply(server.port, "9lives.coder").rcode == .nameError)
             #expect(try Self.reply(server.port, "gamma.coder").rcode == .noError)
-            #expect(server.waitForLogLine { $0.contains("rejected") })
+            #expect(!connection.waitForClose(timeout: 0.5), "an odd agent does not close the connection")
+            #expect(server.waitForLogLine { $0.contains("unknown workspace") })
+            #expect(server.waitForLogLine { $0.contains("my.agent") })
+            // A rename makes that agent's names servable.
+            var rename = WorkspaceUpdate()
+            rename.upsertedAgents = [
+                WorkspaceUpdate.Agent(
+                    id: IdentifierField(TestStates.identifier("9lives", 2)), name: "main",
+                    workspaceID: IdentifierField(TestStates.identifier("9lives", 1)))
+            ]
+            try connection.send(rename)
+            #expect(Self.waitFor(server.port, "main.9lives.alice.coder", .noError))
 
-            // Garbage bytes on the redialed connection: rejected the same way.
-            let again = try controlPlane.accept()
-            try again.sendRaw([0x05, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])
-            #expect(again.waitForClose(timeout: 5))
+            // Garbage bytes: rejected whole, the connection closed and dialed again.
+            try connection.sendRaw([0x05, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])
+            #expect(connection.waitForClose(timeout: 5), "a rejected message closes the connection")
+            #expect(server.waitForLogLine { $0.contains("rejected") })
             #expect(try Self.reply(server.port, "alpha.coder").rcode == .noError)
+            #expect(try Self.reply(server.port, "9lives.coder").rcode == .noError)
             // A length over the cap (1 GiB) as well.
             let third = try controlPlane.accept()
             try third.sendRaw([0x80, 0x80, 0x80, 0x80, 0x04])

@@ -213,3 +213,38 @@ struct DigAnswerTests {
         }
     }
 }
+
+/// Fixtures/state-unservable-names.json: names as Coder sends them. Labels Coder accepts
+/// (underscores, leading digits, capitals) are served lower-cased; the agents whose names
+/// cannot be labels are left out and logged, and nothing else is lost.
+@Suite("Names as Coder allows them, as dig sees them")
+struct UnservableNameTests {
+    static let fixture = IntegrationEnvironment.fixture("state-unservable-names.json")
+
+    @Test func labelsCoderAcceptsResolveAndTheOthersAreLeftOutAndLogged() throws {
+        try ServerProcess.withServer(snapshot: Self.fixture) { server in
+            for (name, address) in [
+                ("main_agent-1.main-workspace.me.coder", "fd60:627a:a42b:4711:8899:aabb:ccdd:eeff"),
+                ("main_agent-1.main-workspace.alice.coder", "fd60:627a:a42b:4711:8899:aabb:ccdd:eeff"),
+                ("dev_box.dev_box.alice.coder", "fd60:627a:a42b:4711:8899::4"),
+                ("DEV_BOX.Dev_Box.me.coder", "fd60:627a:a42b:4711:8899::4"),
+                ("upper.9lives.me.coder", "fd60:627a:a42b:4711:8899::5"),
+                ("9lives.coder", "fd60:627a:a42b:4711:8899::5"),
+            ] {
+                let result = try server.dig(name, "AAAA")
+                #expect(result.status == "NOERROR", "\(name): \(result)")
+                #expect(result.answer.count == 1 && Expect.sameAddress(result.answer[0].data, address), "\(name): \(result)")
+            }
+            // The dotted agent and workspace: their names are not served (the dot splits them).
+            for name in ["box.main-workspace.me.coder", "main.my.ws.me.coder", "main.ws.me.coder"] {
+                let result = try server.dig(name, "AAAA")
+                #expect(result.status == "NXDOMAIN", "\(name): \(result)")
+            }
+            let ptr = try server.dig("-x", "fd60:627a:a42b:4711:8899::4")
+            #expect(ptr.answer.first?.data == "dev_box.dev_box.alice.coder.", "\(ptr)")
+            let skippedLines = server.standardErrorLines.filter { $0.contains("names not served") }
+            #expect(skippedLines.count == 3, "\(server.standardErrorLines)")
+            #expect(skippedLines.contains { $0.contains("workspaces[3].agents[0]") && $0.contains("my.ws") }, "\(skippedLines)")
+        }
+    }
+}

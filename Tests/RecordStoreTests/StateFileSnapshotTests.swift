@@ -68,8 +68,10 @@ struct StateFileSnapshotTests {
     @Test func theSnapshotEqualsTheOneBuiltFromTheState() throws {
         let path = try Self.write(Self.richFile(count: 12_000))
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let state = try StateFile.load(path: path, configuration: Self.configuration)
+        let (state, skipped) = try StateFile.load(path: path, configuration: Self.configuration)
         let loaded = try StateFile.loadSnapshot(path: path, configuration: Self.configuration, serial: 7)
+        #expect(loaded.skipped == skipped)
+        #expect(loaded.snapshot.skippedAgents == skipped.count)
         #expect(loaded.workspaces == state.workspaces.count)
         #expect(loaded.agents == state.agents.count)
         #expect(loaded.snapshot.serial == 7)

@@ -219,13 +219,20 @@ struct ZoneSnapshotTests {
         #expect(!ZoneSnapshot.empty(configuration: Self.configuration).hasData)
     }
 
-    @Test("bad suffixes and owners are rejected", arguments: ["", ".", "co_der", "-coder", "a..b"])
+    @Test("bad suffixes are rejected", arguments: ["", ".", "co der", "a..b", "cöder", String(repeating: "a", count: 64)])
     func badSuffix(text: String) {
         #expect(throws: ZoneConfiguration.Problem.self) { try ZoneConfiguration(suffix: text, owner: "alice") }
     }
 
-    @Test("bad owners are rejected", arguments: ["", "al ice", "alice_", "-a", String(repeating: "a", count: 64)])
+    @Test("bad owners are rejected", arguments: ["", "al ice", "a.b", "ålice", "tab\t", String(repeating: "a", count: 64)])
     func badOwner(text: String) {
         #expect(throws: ZoneConfiguration.Problem.self) { try ZoneConfiguration(suffix: "coder", owner: text) }
+    }
+
+    @Test("owners and suffix labels follow the agents' label rule", arguments: ["alice_", "9lives", "-a", "_"])
+    func ownersAndSuffixesLikeAgentNames(text: String) throws {
+        #expect(try ZoneConfiguration(suffix: "coder", owner: text).owner == text)
+        let configuration = try ZoneConfiguration(suffix: "x." + text.uppercased(), owner: "alice")
+        #expect(configuration.suffix == (try DomainName("x.\(text)")))
     }
 }
