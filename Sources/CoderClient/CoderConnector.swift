@@ -149,11 +149,16 @@ final class CoderConnector: Sendable {
     }
 
     private func open(_ bootstrap: ClientBootstrap, promise: EventLoopPromise<HTTPReply>) throws(FeedFailure) -> any Channel {
-        guard !isCancelled else { throw FeedFailure("stopping", severity: .routine) }
+        // Every promise is completed on every path (NIO checks that none is dropped).
+        guard !isCancelled else {
+            promise.fail(ChannelError.ioOnClosedChannel)
+            throw FeedFailure("stopping", severity: .routine)
+        }
         let channel: any Channel
         do {
             channel = try bootstrap.connect(host: url.host, port: url.port).wait()
         } catch {
+            promise.fail(error)
             throw CoderFailure.transport(error, place: url.place)
         }
         let cancelled = pending.withLock { state in

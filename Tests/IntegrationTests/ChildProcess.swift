@@ -27,10 +27,11 @@ final class ChildProcess {
     private var ending: Ending?
 
     /// Starts `executable` with `arguments`; stdin is /dev/null, stdout and stderr go to the
-    /// given files (created or truncated) or /dev/null.
+    /// given files (created or truncated) or /dev/null. `environment` adds to (or replaces
+    /// variables of) this process's environment.
     init(
         executable: String, arguments: [String], standardOutput: String? = nil, standardError: String? = nil,
-        blockedSignals: [Int32] = []
+        blockedSignals: [Int32] = [], environment: [String: String] = [:]
     ) throws {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw HarnessError("\(executable) is not an executable file")
@@ -57,8 +58,12 @@ final class ChildProcess {
 
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
+        var variables = ProcessInfo.processInfo.environment
+        variables.merge(environment) { $1 }
+        let envp: [UnsafeMutablePointer<CChar>?] = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in envp { free(pointer) } }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
         guard result == 0 else { throw SocketError("posix_spawn \(executable)", errno: result) }
         self.pid = pid
     }

@@ -30,14 +30,15 @@ final class ServerProcess {
 
     /// Starts `executable` with `arguments`; does not wait for anything. `blockedSignals`
     /// are blocked in the child from its start, as a careless parent might leave them.
-    init(executable: String, arguments: [String], port: UInt16, blockedSignals: [Int32] = []) throws {
+    init(executable: String, arguments: [String], port: UInt16, blockedSignals: [Int32] = [], environment: [String: String] = [:]) throws {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw HarnessError("\(executable) is not an executable file (set CODERDNS_BINARY to the coderdns binary)")
         }
         let directory = try IntegrationEnvironment.makeTemporaryDirectory()
         let errorPath = directory.appendingPathComponent("stderr.log").path
         do {
-            child = try ChildProcess(executable: executable, arguments: arguments, standardError: errorPath, blockedSignals: blockedSignals)
+            child = try ChildProcess(
+                executable: executable, arguments: arguments, standardError: errorPath, blockedSignals: blockedSignals, environment: environment)
         } catch {
             try? FileManager.default.removeItem(at: directory)
             throw error
@@ -84,18 +85,22 @@ final class ServerProcess {
 extension ServerProcess {
     /// Starts `coderdns serve --owner alice --listen 127.0.0.1:P --listen [::1]:P` on a free
     /// port P, plus `--snapshot` and `arguments`, and returns once it answers a UDP query.
-    /// A port taken by another process is retried with the next one.
+    /// A port taken by another process is retried with the next one. `owner` nil leaves
+    /// `--owner` out (with `--coder` the deployment names the owner).
     static func serve(
-        snapshot: String? = IntegrationEnvironment.demoSnapshot, arguments extra: [String] = [], blockedSignals: [Int32] = []
+        snapshot: String? = IntegrationEnvironment.demoSnapshot, arguments extra: [String] = [], blockedSignals: [Int32] = [],
+        owner: String? = "alice", environment: [String: String] = [:]
     ) throws -> ServerProcess {
         var attempts: [String] = []
         for _ in 0..<8 {
             let port = IntegrationEnvironment.nextPort()
-            var arguments = ["serve", "--owner", "alice", "--listen", "127.0.0.1:\(port)", "--listen", "[::1]:\(port)"]
+            var arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--listen", "[::1]:\(port)"]
+            if let owner { arguments += ["--owner", owner] }
             if let snapshot { arguments += ["--snapshot", snapshot] }
             arguments += extra
             let server = try ServerProcess(
-                executable: IntegrationEnvironment.binary, arguments: arguments, port: port, blockedSignals: blockedSignals)
+                executable: IntegrationEnvironment.binary, arguments: arguments, port: port, blockedSignals: blockedSignals,
+                environment: environment)
             switch server.waitUntilAnswering(timeout: 5) {
             case .ready:
                 return server
@@ -113,10 +118,10 @@ extension ServerProcess {
     /// Runs `body` with a server from ``serve(snapshot:arguments:)`` and stops the server
     /// afterwards, however `body` ends. A server that died during `body` is a test failure.
     static func withServer<Result>(
-        snapshot: String? = IntegrationEnvironment.demoSnapshot, arguments: [String] = [],
-        sourceLocation: SourceLocation = #_sourceLocation, _ body: (ServerProcess) throws -> Result
+        snapshot: String? = IntegrationEnvironment.demoSnapshot, arguments: [String] = [], owner: String? = "alice",
+        environment: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation, _ body: (ServerProcess) throws -> Result
     ) throws -> Result {
-        let server = try serve(snapshot: snapshot, arguments: arguments)
+        let server = try serve(snapshot: snapshot, arguments: arguments, owner: owner, environment: environment)
         defer { server.stop() }
         let result = try body(server)
         #expect(

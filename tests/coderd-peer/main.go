@@ -135,24 +135,30 @@ func serve(p *peer, ln, cln net.Listener) {
 	go func() { log.Fatal((&http.Server{Handler: p.controlHandler()}).Serve(cln)) }()
 }
 
-// makeCerts creates a fresh CA and writes it to dir/ca.pem, and returns a leaf
-// for 127.0.0.1, ::1 and localhost. With untrusted, the leaf is signed by a
-// second CA that is written nowhere, so a client trusting ca.pem rejects it.
+// makeCerts makes a CA and writes it to dir/ca.pem (its key to dir/ca.key, 0600),
+// or reuses the pair when both are there already, so that a peer restarted with the
+// same --tls-dir (coderd coming back) is trusted by a client that read ca.pem once. It
+// returns a fresh leaf for 127.0.0.1, ::1 and localhost. With untrusted, the leaf is
+// signed by a second CA that is written nowhere, so a client trusting ca.pem rejects it.
 func makeCerts(dir string, untrusted bool) (tls.Certificate, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return tls.Certificate{}, err
 	}
-	ca, caKey, err := makeCA("coderd-peer test CA")
+	ca, caKey, err := loadCA(dir)
 	if err != nil {
-		return tls.Certificate{}, err
-	}
-	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw})
-	tmp := filepath.Join(dir, ".ca.pem.tmp")
-	if err := os.WriteFile(tmp, caPEM, 0o644); err != nil {
-		return tls.Certificate{}, err
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, "ca.pem")); err != nil {
-		return tls.Certificate{}, err
+		if ca, caKey, err = makeCA("coderd-peer test CA"); err != nil {
+			return tls.Certificate{}, err
+		}
+		keyDER, err := x509.MarshalECPrivateKey(caKey)
+		if err != nil {
+			return tls.Certificate{}, err
+		}
+		if err := writeFileAtomically(filepath.Join(dir, "ca.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+			return tls.Certificate{}, err
+		}
+		if err := writeFileAtomically(filepath.Join(dir, "ca.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw}), 0o644); err != nil {
+			return tls.Certificate{}, err
+		}
 	}
 	if untrusted {
 		if ca, caKey, err = makeCA("coderd-peer untrusted CA"); err != nil {
@@ -208,4 +214,38 @@ func makeCA(name string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
 func randSerial() *big.Int {
 	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
 	return n
+}
+
+// loadCA reads dir/ca.pem and dir/ca.key written by an earlier start.
+func loadCA(dir string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	certPEM, err := os.ReadFile(filepath.Join(dir, "ca.pem"))
+	if err != nil {
+		return nil, nil, err
+	}
+	keyPEM, err := os.ReadFile(filepath.Join(dir, "ca.key"))
+	if err != nil {
+		return nil, nil, err
+	}
+	certBlock, _ := pem.Decode(certPEM)
+	keyBlock, _ := pem.Decode(keyPEM)
+	if certBlock == nil || keyBlock == nil {
+		return nil, nil, fmt.Errorf("%s: not PEM", dir)
+	}
+	cert, err := x509.ParseCertificate(certBlock.Bytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	key, err := x509.ParseECPrivateKey(keyBlock.Bytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cert, key, nil
+}
+
+func writeFileAtomically(path string, data []byte, mode os.FileMode) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, mode); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }

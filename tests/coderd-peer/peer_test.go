@@ -299,9 +299,9 @@ func unmarshalUpdate(b []byte) (*update, error) {
 // ---- tests ---------------------------------------------------------------
 
 func TestDRPCFixtures(t *testing.T) {
-	dir := "../../../shared/fixtures/drpc"
+	dir := "../../Fixtures/drpc"
 	if _, err := os.Stat(dir); err != nil {
-		t.Skip("no shared/fixtures/drpc beside the repository")
+		t.Fatalf("no Fixtures/drpc in the repository: %v", err)
 	}
 	read := func(name string) []byte {
 		raw, err := os.ReadFile(filepath.Join(dir, name))
