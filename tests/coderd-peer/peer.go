@@ -62,6 +62,13 @@ type stats struct {
 	OriginSeen         bool   `json:"origin_seen"`
 	TokenHeaderSeen    bool   `json:"token_header_seen"`
 	WSPongs            int    `json:"ws_pongs"`
+	// For benchmarks (bench/coder-figures): the last WorkspaceUpdate Message
+	// sent on any stream, its DRPC body size and the unix-nanosecond times
+	// just before its first write and just after its final write returned
+	// (yamux hands a write back once it is on the TLS connection).
+	LastMessageBytes     int   `json:"last_message_bytes"`
+	LastMessageStartNs   int64 `json:"last_message_start_unix_ns"`
+	LastMessageWrittenNs int64 `json:"last_message_written_unix_ns"`
 	// Not in the brief's list, but handy when a test goes wrong.
 	ActiveConnections int        `json:"active_connections"`
 	Connections       []connInfo `json:"connections"`
@@ -522,12 +529,18 @@ func (p *peer) serveStream(tc *tailConn, st *yamux.Stream) {
 	}
 
 	send := func(u *update) bool {
-		if err := dw.send(kindMessage, u.marshal()); err != nil {
+		body := u.marshal()
+		started := time.Now().UnixNano()
+		if err := dw.send(kindMessage, body); err != nil {
 			p.logf("drpc: send: %v", err)
 			return false
 		}
+		written := time.Now().UnixNano()
 		p.mu.Lock()
 		p.stats.MessagesSent++
+		p.stats.LastMessageBytes = len(body)
+		p.stats.LastMessageStartNs = started
+		p.stats.LastMessageWrittenNs = written
 		p.mu.Unlock()
 		return true
 	}
