@@ -1,5 +1,6 @@
 import ControlPlane
 import NIOCore
+import NIOSSL
 import RecordStore
 import Yamux
 
@@ -37,6 +38,8 @@ public final class CoderFeed: UpdateFeed {
         self.options = options
         do {
             connector = try CoderConnector(url: options.login.url, token: options.login.token, caFile: options.caFile)
+        } catch NIOSSLError.failedToLoadCertificate {
+            throw FeedFailure("--coder-ca-file \(options.caFile ?? ""): not a readable PEM certificate file", isPermanent: true)
         } catch {
             throw FeedFailure("cannot set up TLS\(options.caFile.map { " with --coder-ca-file \($0)" } ?? ""): \(error)", isPermanent: true)
         }

@@ -48,6 +48,13 @@ struct ServerLifecycleTests {
         (["serve", "--udp-coalesce-usec", "-5"], "--udp-coalesce-usec"),
         (["serve", "--udp-coalesce-above", "0"], "--udp-coalesce-above"),
         (["serve", "--owner", "not a label", "--listen", "127.0.0.1:1"], "not a label"),
+        (["serve", "--coder-url", "ftp://coder.example.com"], "must start with https:// or http://"),
+        (["serve", "--coder", "--control-plane", "127.0.0.1:1"], "pick one"),
+        (["serve", "--session-token-file", "/nonexistent/token"], "need --coder"),
+        (
+            ["serve", "--coder-url", "https://127.0.0.1:1", "--session-token-file", "/nonexistent/token", "--listen", "127.0.0.1:1"],
+            "/nonexistent/token"
+        ),
     ])
     func aBadFlagStopsStartupWithOneLine(arguments: [String], mention: String) throws {
         let run = try Self.runToExit(arguments)
