@@ -81,14 +81,14 @@ enum CoderFailure {
             let text = "\(error)"
             if text.contains("CERTIFICATE_VERIFY_FAILED") {
                 return FeedFailure(
-                    "TLS verification failed for \(place): the server's certificate is not trusted (\(text)); for a private CA pass --coder-ca-file"
-                )
+                    "TLS verification failed for \(place): the server's certificate is not trusted (\(text)); for a private CA pass --coder-ca-file",
+                    isPermanent: true)
             }
             if case .uncleanShutdown = error { return FeedFailure("connection to \(place) closed without a TLS close", severity: .routine) }
             return FeedFailure("TLS with \(place) failed: \(text)")
         }
         if let error = error as? NIOSSLExtraError {
-            return FeedFailure("TLS verification failed for \(place): \(error)")
+            return FeedFailure("TLS verification failed for \(place): \(error)", isPermanent: true)
         }
         if let error = error as? FeedFailure { return error }
         return FeedFailure("talking to \(place) failed: \(error)")
