@@ -52,7 +52,7 @@ let package = Package(
         .target(
             name: "CoderClient",
             dependencies: [
-                "ControlPlane", "RecordStore", "Yamux", "DRPC",
+                "ControlPlane", "RecordStore", "EventIO", "Yamux", "DRPC",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -61,21 +61,11 @@ final class CoderConnector: Sendable {
 
     /// A GET's status and body.
     func get(_ path: String) throws(FeedFailure) -> (status: Int, body: [UInt8]) {
-        let loop = group.next()
-        let promise = loop.makePromise(of: HTTPReply.self)
         let head = requestHead(path)
-        let tls = self.tls
-        let url = self.url
-        let bootstrap = ClientBootstrap(group: loop)
-            .connectTimeout(Self.connectTimeout)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try Self.addTLS(tls, url: url, to: channel)
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(HTTPReplyHandler(head: head, reply: promise))
-                }
-            }
-        let channel = try open(bootstrap, promise: promise)
+        let (channel, promise) = try connect { channel, promise in
+            try channel.pipeline.syncOperations.addHTTPClientHandlers()
+            try channel.pipeline.syncOperations.addHandler(HTTPReplyHandler(head: head, reply: promise))
+        }
         defer { forget(channel) }
         let reply = try wait(promise.futureResult)
         channel.close(promise: nil)
@@ -86,36 +76,26 @@ final class CoderConnector: Sendable {
     /// (made on the event loop). A status other than 101 comes back as a failure with
     /// coderd's message.
     func openTailnet(makeHandler: @escaping @Sendable () -> any ChannelHandler) throws(FeedFailure) -> any Channel {
-        let loop = group.next()
-        let promise = loop.makePromise(of: HTTPReply.self)
         let path = "/api/v2/tailnet?version=2.3"
         let head = requestHead(path)
-        let tls = self.tls
-        let url = self.url
-        let bootstrap = ClientBootstrap(group: loop)
-            .connectTimeout(Self.connectTimeout)
-            .channelInitializer { channel in
+        let (channel, promise) = try connect { channel, promise in
+            let upgrader = NIOWebSocketClientUpgrader(maxFrameSize: Self.maximumFrame, automaticErrorHandling: true) { channel, _ in
                 channel.eventLoop.makeCompletedFuture {
-                    try Self.addTLS(tls, url: url, to: channel)
-                    let upgrader = NIOWebSocketClientUpgrader(maxFrameSize: Self.maximumFrame, automaticErrorHandling: true) { channel, _ in
-                        channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(makeHandler())
-                            promise.succeed(HTTPReply(status: 101, body: []))
-                        }
-                    }
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(
-                        leftOverBytesStrategy: .forwardBytes,
-                        withClientUpgrade: (
-                            upgraders: [upgrader],
-                            completionHandler: { context in
-                                // The request handler reads HTTP; from here on frames flow.
-                                context.pipeline.removeHandler(name: HTTPReplyHandler.name, promise: nil)
-                            }
-                        ))
-                    try channel.pipeline.syncOperations.addHandler(HTTPReplyHandler(head: head, reply: promise), name: HTTPReplyHandler.name)
+                    try channel.pipeline.syncOperations.addHandler(makeHandler())
+                    promise.succeed(HTTPReply(status: 101, body: []))
                 }
             }
-        let channel = try open(bootstrap, promise: promise)
+            try channel.pipeline.syncOperations.addHTTPClientHandlers(
+                leftOverBytesStrategy: .forwardBytes,
+                withClientUpgrade: (
+                    upgraders: [upgrader],
+                    completionHandler: { context in
+                        // The request handler reads HTTP; from here on frames flow.
+                        context.pipeline.removeHandler(name: HTTPReplyHandler.name, promise: nil)
+                    }
+                ))
+            try channel.pipeline.syncOperations.addHandler(HTTPReplyHandler(head: head, reply: promise), name: HTTPReplyHandler.name)
+        }
         defer { forget(channel) }
         let reply: HTTPReply
         do {
@@ -146,6 +126,26 @@ final class CoderConnector: Sendable {
         // No SNI for an address; NIOSSL then checks the certificate against the address.
         let handler = try NIOSSLClientHandler(context: context, serverHostname: url.hostIsAddress ? nil : url.host)
         try channel.pipeline.syncOperations.addHandler(handler)
+    }
+
+    /// A connected channel (TLS first when the URL is https, then what `pipeline` adds) and
+    /// the promise its reply completes.
+    private func connect(
+        pipeline: @escaping @Sendable (any Channel, EventLoopPromise<HTTPReply>) throws -> Void
+    ) throws(FeedFailure) -> (any Channel, EventLoopPromise<HTTPReply>) {
+        let loop = group.next()
+        let promise = loop.makePromise(of: HTTPReply.self)
+        let tls = self.tls
+        let url = self.url
+        let bootstrap = ClientBootstrap(group: loop)
+            .connectTimeout(Self.connectTimeout)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try Self.addTLS(tls, url: url, to: channel)
+                    try pipeline(channel, promise)
+                }
+            }
+        return (try open(bootstrap, promise: promise), promise)
     }
 
     private func open(_ bootstrap: ClientBootstrap, promise: EventLoopPromise<HTTPReply>) throws(FeedFailure) -> any Channel {

@@ -1,9 +1,6 @@
 import ControlPlane
+import EventIO
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// Hands whole messages from the event loop (where the WebSocket, yamux and DRPC machines
 /// run) to the session's thread, which waits on ``descriptor`` (a pipe) in its own `poll`.
@@ -19,26 +16,9 @@ final class FeedMailbox: Sendable {
     }
 
     private let contents = Mutex(Contents())
-    private let readEnd: Int32
-    private let writeEnd: Int32
+    private let pipe = WakePipe()
 
-    init() {
-        var fds: [Int32] = [0, 0]
-        pipe(&fds)
-        for fd in fds {
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(fd, F_SETFL, O_NONBLOCK)
-        }
-        readEnd = fds[0]
-        writeEnd = fds[1]
-    }
-
-    deinit {
-        close(readEnd)
-        close(writeEnd)
-    }
-
-    var descriptor: Int32 { readEnd }
+    var descriptor: Int32 { pipe.descriptor }
 
     func deliver(_ message: [UInt8]) {
         let accepted = contents.withLock { contents in
@@ -46,7 +26,7 @@ final class FeedMailbox: Sendable {
             contents.messages.append(message)
             return true
         }
-        if accepted { wake() }
+        if accepted { pipe.wake() }
     }
 
     /// The first end wins; later ones (the close that follows an error) are not news.
@@ -56,24 +36,18 @@ final class FeedMailbox: Sendable {
             contents.end = failure
             return true
         }
-        if first { wake() }
+        if first { pipe.wake() }
     }
 
     var hasEnded: Bool { contents.withLock { $0.end != nil } }
 
     /// Everything delivered so far, and the end if it came.
     func take(into messages: inout [[UInt8]]) -> FeedFailure? {
-        var drain = [UInt8](repeating: 0, count: 64)
-        while drain.withUnsafeMutableBytes({ read(readEnd, $0.baseAddress, $0.count) }) > 0 {}
+        pipe.drain()
         return contents.withLock { contents in
             messages.append(contentsOf: contents.messages)
             contents.messages.removeAll()
             return contents.end
         }
-    }
-
-    private func wake() {
-        var byte: UInt8 = 1
-        _ = write(writeEnd, &byte, 1)
     }
 }

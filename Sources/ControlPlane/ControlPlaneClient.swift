@@ -55,8 +55,8 @@ public final class ControlPlaneClient: Sendable {
     /// stays alive after the first snapshot replaces it.
     private let initialState: Mutex<WorkspaceState?>
     private let initialAge: Double
-    private let wakeRead: Int32
-    private let wakeWrite: Int32
+    /// Woken to stop.
+    private let wake = WakePipe()
     private let stopping = Atomic<Bool>(false)
     private let thread = Mutex<WorkerThread?>(nil)
     public let statistics = ControlPlaneStatistics()
@@ -76,19 +76,6 @@ public final class ControlPlaneClient: Sendable {
         self.initialState = Mutex(initialState)
         self.initialAge = initialAge
         self.logger = logger
-        var fds: [Int32] = [0, 0]
-        pipe(&fds)
-        for fd in fds {
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(fd, F_SETFL, O_NONBLOCK)
-        }
-        wakeRead = fds[0]
-        wakeWrite = fds[1]
-    }
-
-    deinit {
-        close(wakeRead)
-        close(wakeWrite)
     }
 
     public func start() throws(EventIOError) {
@@ -103,8 +90,7 @@ public final class ControlPlaneClient: Sendable {
     public func stop() {
         stopping.store(true, ordering: .sequentiallyConsistent)
         feed.cancel()
-        var byte: UInt8 = 1
-        _ = write(wakeWrite, &byte, 1)
+        wake.wake()
         thread.withLock { $0 }?.join()
     }
 
@@ -186,7 +172,7 @@ public final class ControlPlaneClient: Sendable {
                 if let maximum = client.options.maximumStale, let since = disconnectedSince, !staleDropped {
                     wait = min(wait, max(0, since + maximum - now))
                 }
-                var fds = [pollfd(fd: client.wakeRead, events: Int16(POLLIN), revents: 0)]
+                var fds = [pollfd(fd: client.wake.descriptor, events: Int16(POLLIN), revents: 0)]
                 _ = poll(&fds, 1, Int32(min(wait * 1000 + 1, 60_000)))
                 housekeeping()
             }
@@ -285,7 +271,7 @@ public final class ControlPlaneClient: Sendable {
                 if dirty { wait = max(0, lastCacheWrite + client.options.cacheWriteInterval - ControlPlaneClient.now()) }
                 var fds = [
                     pollfd(fd: connection.descriptor, events: Int16(POLLIN), revents: 0),
-                    pollfd(fd: client.wakeRead, events: Int16(POLLIN), revents: 0),
+                    pollfd(fd: client.wake.descriptor, events: Int16(POLLIN), revents: 0),
                 ]
                 let ready = poll(&fds, 2, Int32(wait * 1000 + 1))
                 housekeeping()

@@ -12,8 +12,8 @@ public final class DelimitedFeed: UpdateFeed {
     let request: [UInt8]
     let maximumMessageLength: Int
     let connectTimeout: Double
-    private let cancelRead: Int32
-    private let cancelWrite: Int32
+    /// Woken by ``cancel()``, to end a dial under way.
+    private let cancelPipe = WakePipe()
     private let cancelled = Atomic<Bool>(false)
 
     public init(endpoint: ControlPlaneEndpoint, ownerID: Identifier?, maximumMessageLength: Int = 64 << 20, connectTimeout: Double = 5) {
@@ -22,27 +22,13 @@ public final class DelimitedFeed: UpdateFeed {
             WorkspaceUpdatesRequest(workspaceOwnerID: ownerID.map(IdentifierField.init) ?? .empty).serializedBytes())
         self.maximumMessageLength = maximumMessageLength
         self.connectTimeout = connectTimeout
-        var fds: [Int32] = [0, 0]
-        pipe(&fds)
-        for fd in fds {
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(fd, F_SETFL, O_NONBLOCK)
-        }
-        cancelRead = fds[0]
-        cancelWrite = fds[1]
-    }
-
-    deinit {
-        close(cancelRead)
-        close(cancelWrite)
     }
 
     public var destination: String { endpoint.description }
 
     public func cancel() {
         cancelled.store(true, ordering: .sequentiallyConsistent)
-        var byte: UInt8 = 1
-        _ = write(cancelWrite, &byte, 1)
+        cancelPipe.wake()
     }
 
     public func connect() -> Result<any UpdateConnection, FeedFailure> {
@@ -92,7 +78,7 @@ public final class DelimitedFeed: UpdateFeed {
                 close(fd)
                 throw failure(error)
             }
-            var fds = [pollfd(fd: fd, events: Int16(POLLOUT), revents: 0), pollfd(fd: cancelRead, events: Int16(POLLIN), revents: 0)]
+            var fds = [pollfd(fd: fd, events: Int16(POLLOUT), revents: 0), pollfd(fd: cancelPipe.descriptor, events: Int16(POLLIN), revents: 0)]
             let ready = poll(&fds, 2, Int32(connectTimeout * 1000))
             var soError: Int32 = 0
             var length = socklen_t(MemoryLayout<Int32>.size)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Files under the repository's Fixtures/ folder.
 enum Fixture {

@@ -1,4 +1,5 @@
 import DNSWire
+import TestSupport
 import Testing
 
 /// A payload under Fixtures/wire and what parsing it must give.

@@ -1,4 +1,5 @@
 import DNSWire
+import TestSupport
 import Testing
 
 @Suite("Name compression (RFC 1035 4.1.4)")

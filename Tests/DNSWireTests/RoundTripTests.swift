@@ -1,4 +1,5 @@
 import DNSWire
+import TestSupport
 import Testing
 
 /// A named message for parameterized tests.

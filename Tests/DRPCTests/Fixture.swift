@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// The reference transcripts under the repository's Fixtures/drpc folder, written by
 /// storj.io/drpc v0.0.33 itself (see Fixtures/drpc/README.md).

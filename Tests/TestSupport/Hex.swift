@@ -1,11 +1,11 @@
 /// Hex text as used by the fixture files: `#` starts a comment that runs to the end of the
 /// line, and whitespace anywhere is ignored, so every field can sit on its own annotated line.
-enum Hex {
-    struct BadHex: Error, CustomStringConvertible {
-        let description: String
+public enum Hex {
+    public struct BadHex: Error, CustomStringConvertible {
+        public let description: String
     }
 
-    static func bytes(_ text: String) throws -> [UInt8] {
+    public static func bytes(_ text: String) throws -> [UInt8] {
         var nibbles: [UInt8] = []
         var inComment = false
         for character in text.utf8 {
@@ -35,7 +35,7 @@ enum Hex {
     }
 
     /// Lower-case hex, two digits a byte, for failure messages.
-    static func string(_ bytes: [UInt8]) -> String {
+    public static func string(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef")
         return String(bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0F)]] })
     }
