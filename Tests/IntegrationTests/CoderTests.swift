@@ -154,6 +154,7 @@ struct CoderIntegrationTests {
     @Test(arguments: [
         (401, "sign in again with `coder login`", true), (400, "needs Coder v2.18 or later", true),
         (409, "disables non-browser connections", true), (500, "coderd has a problem", false),
+        (403, "the deployment refuses this client", true), (404, "needs Coder v2.18 or later", true),
     ])
     func refusalsAreLoggedNamesKeepServingAndPermanentOnesAreNotRetriedTightly(status: Int, words: String, permanent: Bool) throws {
         let peer = try CoderPeer()
@@ -182,6 +183,18 @@ struct CoderIntegrationTests {
             sleep(seconds: 3)
             let attempts = Self.lines(of: server, containing: "TLS verification failed")
             #expect(attempts <= 2, "\(attempts) attempts in 3 s")
+            #expect(Self.rcode(server.port, "main.myws.me.coder") == .noError)
+        }
+    }
+
+    @Test func aDeploymentHostThatDoesNotResolveIsSaidSoAndNamesKeepServing() throws {
+        let tokenFile = try IntegrationEnvironment.makeTemporaryDirectory().appendingPathComponent("token").path
+        try CoderPeer.token.write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        chmod(tokenFile, 0o600)
+        // .invalid never resolves (RFC 2606).
+        let arguments = ["--coder-url", "https://coderd.invalid", "--session-token-file", tokenFile]
+        try ServerProcess.withServer(snapshot: IntegrationEnvironment.demoSnapshot, arguments: arguments) { server in
+            #expect(server.waitForLogLine(timeout: 15) { $0.contains("cannot resolve the deployment's host coderd.invalid") })
             #expect(Self.rcode(server.port, "main.myws.me.coder") == .noError)
         }
     }
