@@ -9,7 +9,7 @@ struct CoderDNSCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "coderdns",
         abstract: "An authoritative DNS server for Coder Connect's .coder names.",
-        subcommands: [ServeCommand.self, DoctorCommand.self],
+        subcommands: [ServeCommand.self, CheckCommand.self, DoctorCommand.self],
         defaultSubcommand: nil
     )
 
