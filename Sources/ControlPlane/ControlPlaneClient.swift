@@ -277,9 +277,9 @@ public final class ControlPlaneClient: Sendable {
                 housekeeping()
                 if ready <= 0 || fds[0].revents == 0 { continue }
                 let ended = connection.receive(into: &messages)
-                for message in messages {
+                for index in messages.indices {
                     do {
-                        try apply(message, isSnapshot: first)
+                        try apply(&messages[index], isSnapshot: first)
                     } catch {
                         client.statistics.messagesRejected.add(1, ordering: .relaxed)
                         logger.warning(
@@ -298,9 +298,16 @@ public final class ControlPlaneClient: Sendable {
             }
         }
 
-        mutating func apply(_ bytes: [UInt8], isSnapshot: Bool) throws {
+        /// Decodes and applies one message. Memory at the peak of a large snapshot matters
+        /// (the old state, the message, the decoded update, the new state and the new snapshot
+        /// could all be alive at once): once the message has decoded, its bytes are let go, and
+        /// a snapshot lets the old state go too; the published snapshot keeps serving meanwhile.
+        mutating func apply(_ bytes: inout [UInt8], isSnapshot: Bool) throws {
             let started = ControlPlaneClient.now()
+            let size = bytes.count
             let update = try WorkspaceUpdate.decode(bytes)
+            bytes = []
+            if isSnapshot { state = nil }
             let decoded = ControlPlaneClient.now()
             let base = isSnapshot ? WorkspaceState() : (state ?? WorkspaceState())
             let (next, problems) = base.applying(update)
@@ -315,7 +322,7 @@ public final class ControlPlaneClient: Sendable {
             state = next
             // A big snapshot leaves megabytes of freed decoding buffers in this thread's malloc
             // arena; give them back rather than carry them as resident memory.
-            if bytes.count > 1 << 20 { MemoryTrim.release() }
+            if size > 1 << 20 { MemoryTrim.release() }
             staleDropped = false
             dirty = true
             client.statistics.messagesApplied.add(1, ordering: .relaxed)

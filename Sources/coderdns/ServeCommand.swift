@@ -94,6 +94,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))
     var logLevel: String = "info"
 
+    @Option(help: ArgumentHelp("text, or json: one JSON object a line (for journald collectors).", valueName: "format"))
+    var logFormat: String = "text"
+
     static let defaultListen = "[fd60:627a:a42b::53]:53"
 
     func validate() throws {
@@ -122,6 +125,7 @@ struct ServeCommand: ParsableCommand {
         if !(0...10_000).contains(udpCoalesceUsec) { throw ValidationError("--udp-coalesce-usec must be between 0 and 10000") }
         if udpCoalesceAbove < 1 { throw ValidationError("--udp-coalesce-above must be at least 1") }
         guard maxTcpConnections > 0 else { throw ValidationError("--max-tcp-connections must be at least 1") }
+        guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
@@ -129,7 +133,13 @@ struct ServeCommand: ParsableCommand {
 
     func run() throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
+        let json = logFormat == "json"
         LoggingSystem.bootstrap { label in
+            if json {
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler

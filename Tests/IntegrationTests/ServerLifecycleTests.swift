@@ -77,6 +77,27 @@ struct ServerLifecycleTests {
         #expect(server.standardErrorLines.last?.hasSuffix(" stopped") == true, "\(server.standardError)")
     }
 
+    @Test func logFormatJSONWritesOneObjectALineWithTimeLevelAndMessage() throws {
+        let port = IntegrationEnvironment.nextPort()
+        let server = try ServerProcess(
+            executable: IntegrationEnvironment.binary,
+            arguments: [
+                "serve", "--owner", "alice", "--listen", "127.0.0.1:\(port)", "--snapshot", IntegrationEnvironment.demoSnapshot,
+                "--log-format", "json",
+            ], port: port)
+        defer { server.stop() }
+        #expect(ControlPlaneIntegrationTests.waitFor(port, "myws.coder", .noError))
+        server.send(signal: SIGTERM)
+        #expect(server.waitForExit(timeout: 3) == .exited(0))
+        let lines = server.standardErrorLines
+        #expect(lines.count >= 3, "\(lines)")
+        for line in lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["time"] is String && object?["level"] is String && object?["message"] is String, "\(line)")
+        }
+        #expect(lines.contains { $0.contains(#""message":"serving""#) && $0.contains(#""listen":"127.0.0.1:\#(port)""#) })
+    }
+
     /// A parent may start the server with signals blocked (Foundation's `Process` does, from a
     /// Dispatch thread); blocked signals survive exec. A server that stops on SIGTERM and
     /// reloads on SIGHUP has to unblock them itself.
