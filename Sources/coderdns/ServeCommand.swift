@@ -264,20 +264,20 @@ struct ServeCommand: ParsableCommand {
         } catch {
             throw fail("\(error)", status: 1)
         }
-        logger.info(
-            "serving",
-            metadata: [
-                "listen": "\(addresses.map(\.text).joined(separator: " "))", "suffix": "\(configuration.suffix)",
-                "owner": "\(configuration.owner)", "workers": "\(workerCount)",
-            ])
+        // The one start-up line: where it listens, what it serves from, and as whom.
+        let source = feed?.destination ?? snapshot ?? "none"
+        var startup: Logger.Metadata = [
+            "listen": "\(addresses.map(\.text).joined(separator: " "))", "suffix": "\(configuration.suffix)",
+            "owner": "\(configuration.owner)", "workers": "\(workerCount)", "source": "\(source)",
+        ]
+        if let login { startup["token_from"] = "\(login.tokenSource)" }
+        if let stateDir { startup["state_dir"] = "\(stateDir)" }
+        logger.info("serving", metadata: startup)
+        // systemd (Type=notify): the sockets are open and the starting state is served.
+        let names = publisher.snapshot.hasData ? "\(publisher.snapshot.nameCount) names" : "no data yet"
+        SystemdNotify.send("READY=1\nSTATUS=serving \(names) from \(source)")
         var client: ControlPlaneClient?
         if let feed {
-            logger.info(
-                "following the workspace update stream",
-                metadata: [
-                    "source": "\(feed.destination)", "token_from": "\(login?.tokenSource ?? "-")",
-                    "state_dir": "\(stateDir ?? "-")",
-                ])
             client = ControlPlaneClient(
                 feed: feed, options: ControlPlaneOptions(stateDirectory: stateDir, maximumStale: maximumStale), configuration: configuration,
                 publisher: publisher, initialState: initialState, initialAge: initialAge, logger: logger)
@@ -293,6 +293,11 @@ struct ServeCommand: ParsableCommand {
         // state): not on worker 0's thread, which answers as soon as its loop runs.
         DispatchQueue.global(qos: .utility).async { MemoryTrim.release() }
         loops[0].run()
+        // Stopping: a second SIGTERM or SIGINT now ends the process at once (libevent's
+        // handlers would only queue it for a loop that no longer runs).
+        signal(SIGTERM, SIG_DFL)
+        signal(SIGINT, SIG_DFL)
+        SystemdNotify.send("STOPPING=1")
         for thread in threads { thread.join() }
         client?.stop()
         let counters = server.counters

@@ -98,6 +98,36 @@ struct ServerLifecycleTests {
         #expect(lines.contains { $0.contains(#""message":"serving""#) && $0.contains(#""listen":"127.0.0.1:\#(port)""#) })
     }
 
+    /// systemd's `Type=notify`: READY=1 (and a STATUS line) on `$NOTIFY_SOCKET` once the sockets
+    /// are open and the starting state is served; STOPPING=1 on SIGTERM. The test is systemd.
+    @Test func readinessIsNotifiedOnTheNotifySocket() throws {
+        let path = try IntegrationEnvironment.makeTemporaryDirectory().appendingPathComponent("notify").path
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        try #require(bound == 0)
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        func receive() -> String {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : ""
+        }
+        let server = try ServerProcess.serve(environment: ["NOTIFY_SOCKET": path])
+        defer { server.stop() }
+        let ready = receive()
+        #expect(ready.split(separator: "\n").contains("READY=1"), "\(ready)")
+        #expect(ready.contains("STATUS=serving 8 names from \(IntegrationEnvironment.demoSnapshot)"), "\(ready)")
+        server.send(signal: SIGTERM)
+        #expect(receive() == "STOPPING=1")
+        #expect(server.waitForExit(timeout: 3) == .exited(0))
+    }
+
     /// A parent may start the server with signals blocked (Foundation's `Process` does, from a
     /// Dispatch thread); blocked signals survive exec. A server that stops on SIGTERM and
     /// reloads on SIGHUP has to unblock them itself.
