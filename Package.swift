@@ -61,10 +61,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Metrics (Prometheus text) and the control socket that `coderdns status` asks.
+        .target(
+            name: "Observability",
+            dependencies: [
+                "Responder", "RecordStore", "ControlPlane",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "coderdns",
             dependencies: [
-                "Responder", "RecordStore", "EventIO", "ControlPlane", "DNSWire", "CoderClient",
+                "Responder", "RecordStore", "EventIO", "ControlPlane", "DNSWire", "CoderClient", "Observability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -21,7 +21,7 @@ public struct ControlPlaneOptions: Sendable {
     }
 }
 
-/// Counts kept by the client, readable from any thread.
+/// Counts and state kept by the client, readable from any thread (metrics, `coderdns status`).
 public final class ControlPlaneStatistics: Sendable {
     public let connections = Atomic<Int>(0)
     public let messagesApplied = Atomic<Int>(0)
@@ -30,7 +30,28 @@ public final class ControlPlaneStatistics: Sendable {
     public let namesSkipped = Atomic<Int>(0)
     public let cacheWrites = Atomic<Int>(0)
     public let cacheFailures = Atomic<Int>(0)
+    public let source = Mutex(SourceState())
     public init() {}
+
+    /// Where the data source stands. Times are Unix seconds.
+    public struct SourceState: Sendable, Equatable {
+        public var connected = false
+        /// When `connected` last changed (or the client started).
+        public var since = ControlPlaneClient.wallClock()
+        /// When the source last confirmed the state being served: while connected, now; nil
+        /// when nothing was ever confirmed.
+        public var confirmedAt: Double?
+        /// The last failure, in the words of its log line.
+        public var lastError: String?
+        /// `--max-stale` passed: the state is no longer served.
+        public var stale = false
+
+        /// Seconds since the source confirmed the data, 0 while connected; nil with no data.
+        public func dataAge(now: Double) -> Double? {
+            if connected { return 0 }
+            return confirmedAt.map { max(0, now - $0) }
+        }
+    }
 }
 
 /// Follows a workspace update stream (an ``UpdateFeed``) on a thread of its own.
@@ -100,6 +121,13 @@ public final class ControlPlaneClient: Sendable {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
+    /// Unix seconds, for what people and metrics read.
+    public static func wallClock() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
     /// The client thread's mutable state.
     struct Session {
         let client: ControlPlaneClient
@@ -132,6 +160,11 @@ public final class ControlPlaneClient: Sendable {
         var isStopping: Bool { client.stopping.load(ordering: .sequentiallyConsistent) }
 
         mutating func run() {
+            let age = client.initialAge
+            let hasState = state != nil
+            client.statistics.source.withLock { source in
+                source.confirmedAt = hasState ? ControlPlaneClient.wallClock() - age : nil
+            }
             checkStale()
             while !isStopping {
                 switch client.feed.connect() {
@@ -139,6 +172,12 @@ public final class ControlPlaneClient: Sendable {
                     serve(connection)
                     connection.close()
                     disconnectedSince = ControlPlaneClient.now()
+                    let ended = ControlPlaneClient.wallClock()
+                    client.statistics.source.withLock { source in
+                        source.connected = false
+                        source.since = ended
+                        source.confirmedAt = ended
+                    }
                 case .failure(let failure):
                     guard !isStopping else { break }
                     report(failure)
@@ -152,6 +191,7 @@ public final class ControlPlaneClient: Sendable {
         /// One log line for a failed dial or an ended connection; a permanent-looking failure
         /// backs off to the maximum at once.
         mutating func report(_ failure: FeedFailure) {
+            client.statistics.source.withLock { $0.lastError = failure.message }
             let metadata: Logger.Metadata = ["source": "\(client.feed.destination)"]
             switch failure.severity {
             case .routine: logger.info("\(failure.message); names keep serving, redialing", metadata: metadata)
@@ -188,6 +228,7 @@ public final class ControlPlaneClient: Sendable {
             let away = ControlPlaneClient.now() - since
             guard away >= maximum else { return }
             staleDropped = true
+            client.statistics.source.withLock { $0.stale = true }
             client.publisher.publish(.empty(configuration: configuration))
             logger.warning(
                 "no control-plane connection for longer than --max-stale: no longer serving the last known state",
@@ -262,6 +303,12 @@ public final class ControlPlaneClient: Sendable {
         mutating func serve(_ connection: any UpdateConnection) {
             client.statistics.connections.add(1, ordering: .relaxed)
             disconnectedSince = nil
+            let connected = ControlPlaneClient.wallClock()
+            client.statistics.source.withLock { source in
+                source.connected = true
+                source.since = connected
+                source.confirmedAt = connected
+            }
             if let identity = connection.identity { adopt(identity) }
             logger.info("control-plane connected", metadata: ["source": "\(client.feed.destination)"])
             var first = true
@@ -323,6 +370,7 @@ public final class ControlPlaneClient: Sendable {
             // A big snapshot leaves megabytes of freed decoding buffers in this thread's malloc
             // arena; give them back rather than carry them as resident memory.
             if size > 1 << 20 { MemoryTrim.release() }
+            if staleDropped { client.statistics.source.withLock { $0.stale = false } }
             staleDropped = false
             dirty = true
             client.statistics.messagesApplied.add(1, ordering: .relaxed)

@@ -47,6 +47,12 @@ public struct SocketAddress: Equatable, Sendable, CustomStringConvertible {
 
     public var description: String { text }
 
+    /// The address without the port (no brackets), as `getaddrinfo` and SwiftNIO take it.
+    public var host: String {
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") { return String(text[text.index(after: text.startIndex)..<close]) }
+        return text.lastIndex(of: ":").map { String(text[..<$0]) } ?? text
+    }
+
     /// Calls `body` with the address as a `sockaddr` (for bind, connect, sendto).
     public func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
         switch family {

@@ -47,6 +47,10 @@ public final class ZoneSnapshot: Sendable {
     /// Host names served (the sentinel included); empty non-terminals are not counted.
     public var nameCount: Int { forward.hostNameCount }
     public var addressCount: Int { reverseAddresses.count }
+    /// Agent addresses served (the resolver's own address, the sentinel's, not counted).
+    public var agentAddressCount: Int { reverseTargets.lazy.filter { $0 != .sentinel }.count }
+    /// Distinct workspace names with a served name.
+    public var workspaceNameCount: Int { forward.groups.count }
 
     init(
         configuration: ZoneConfiguration, hasData: Bool, serial: UInt32, forward: ForwardIndex, answerRecords: [UInt8],

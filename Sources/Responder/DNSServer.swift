@@ -77,6 +77,23 @@ public final class DNSServer {
     public var counters: (udp: QueryCounters, tcp: QueryCounters) {
         (udpResponders.map(\.processor.counters).reduce(QueryCounters(), +), tcpResponder.processor.counters)
     }
+
+    /// Every processor's live counters, to be read from any thread while the loops run
+    /// (metrics, `coderdns status`): summed when read, never shared while counting.
+    public var liveCounters: LiveServerCounters {
+        LiveServerCounters(udp: udpResponders.map(\.processor.liveCounters), tcp: tcpResponder.processor.liveCounters)
+    }
+}
+
+/// Handles on the counters of a running server's processors.
+public struct LiveServerCounters: Sendable {
+    let udp: [LiveQueryCounters]
+    let tcp: LiveQueryCounters
+
+    /// UDP (all workers) and TCP counts now.
+    public var snapshot: (udp: QueryCounters, tcp: QueryCounters) {
+        (udp.map(\.snapshot).reduce(QueryCounters(), +), tcp.snapshot)
+    }
 }
 
 /// UDP: the snapshot is taken once per batch; each datagram is processed into its reply buffer.

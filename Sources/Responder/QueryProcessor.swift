@@ -31,7 +31,9 @@ public final class QueryProcessor {
             return bytes.count
         }
     }
-    public private(set) var counters = QueryCounters()
+    /// What this processor has answered: written by its thread, readable from any.
+    public let liveCounters = LiveQueryCounters()
+    public var counters: QueryCounters { liveCounters.snapshot }
 
     private var writer: WireWriter
     /// The question name as sent (decompressed, case kept).
@@ -76,16 +78,16 @@ public final class QueryProcessor {
     public func process(_ request: UnsafeRawBufferPointer, snapshot: ZoneSnapshot, transport: Transport) -> Bool {
         writer.reset()
         guard request.count >= Header.length else {
-            counters.dropped += 1
+            liveCounters.bump(liveCounters.dropped)
             return false
         }
         var reader = WireReader(request)
         guard let header = try? Header(from: &reader) else {
-            counters.dropped += 1
+            liveCounters.bump(liveCounters.dropped)
             return false
         }
         guard !header.isResponse else {
-            counters.dropped += 1
+            liveCounters.bump(liveCounters.dropped)
             return false
         }
         var query = Request()
@@ -173,7 +175,8 @@ public final class QueryProcessor {
     /// A reply with every section empty: NOTIMP for other opcodes, FORMERR for what could not
     /// be read. Without a readable question there is nothing sound to echo, OPT included.
     private func headerOnly(_ query: Request, _ rcode: RCode) -> Bool {
-        counters.count(rcode)
+        liveCounters.count(rcode)
+        liveCounters.count(.unread)
         Header(id: query.id, flags: flags(query, rcode, authoritative: false)).write(to: &writer)
         return true
     }
@@ -224,8 +227,9 @@ public final class QueryProcessor {
         _ query: Request, _ rcode: RCode, authoritative: Bool, truncated: Bool, _ answers: Int, _ authority: Int,
         _ additional: Int
     ) {
-        counters.count(rcode)
-        if truncated { counters.truncated += 1 }
+        liveCounters.count(rcode)
+        liveCounters.count(QueryCounters.TypeCategory(query.type))
+        if truncated { liveCounters.bump(liveCounters.truncated) }
         writer.patchUInt16(flags(query, rcode, authoritative: authoritative, truncated: truncated), at: 2)
         writer.patchUInt16(UInt16(answers), at: 6)
         writer.patchUInt16(UInt16(authority), at: 8)

@@ -9,7 +9,7 @@ struct CoderDNSCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "coderdns",
         abstract: "An authoritative DNS server for Coder Connect's .coder names.",
-        subcommands: [ServeCommand.self, CheckCommand.self, DoctorCommand.self],
+        subcommands: [ServeCommand.self, StatusCommand.self, NamesCommand.self, ReloadCommand.self, CheckCommand.self, DoctorCommand.self],
         defaultSubcommand: nil
     )
 

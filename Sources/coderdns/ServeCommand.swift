@@ -4,8 +4,10 @@ import ControlPlane
 import Dispatch
 import EventIO
 import Logging
+import Observability
 import RecordStore
 import Responder
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -97,6 +99,18 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("text, or json: one JSON object a line (for journald collectors).", valueName: "format"))
     var logFormat: String = "text"
 
+    @Option(
+        help: ArgumentHelp(
+            "Serve Prometheus metrics at http://ADDRESS/metrics ([v6-address]:port or v4-address:port; keep it on loopback). Default: off.",
+            valueName: "address"))
+    var metricsListen: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "The control socket `coderdns status` asks. Default: /run/coderdns/control for root, else $XDG_RUNTIME_DIR/coderdns/control; none: no socket.",
+            valueName: "path"))
+    var controlSocket: String?
+
     static let defaultListen = "[fd60:627a:a42b::53]:53"
 
     func validate() throws {
@@ -125,6 +139,9 @@ struct ServeCommand: ParsableCommand {
         if !(0...10_000).contains(udpCoalesceUsec) { throw ValidationError("--udp-coalesce-usec must be between 0 and 10000") }
         if udpCoalesceAbove < 1 { throw ValidationError("--udp-coalesce-above must be at least 1") }
         guard maxTcpConnections > 0 else { throw ValidationError("--max-tcp-connections must be at least 1") }
+        if let metricsListen {
+            do { _ = try SocketAddress(metricsListen) } catch { throw ValidationError("--metrics-listen: \(error)") }
+        }
         guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -189,6 +206,9 @@ struct ServeCommand: ParsableCommand {
 
         let publisher = SnapshotPublisher(.empty(configuration: configuration))
         let start = EventLoop.monotonicNow()
+        let startedAt = ControlPlaneClient.wallClock()
+        // When the state file was last read (for `coderdns status`: how old the data is).
+        let fileLoadedAt = LoadTime()
         // Without a control plane the file is the only source and no state is kept: the
         // snapshot is built as the file is read.
         let fileOnly = feed == nil ? snapshot : nil
@@ -199,6 +219,7 @@ struct ServeCommand: ParsableCommand {
         if let fileOnly {
             do {
                 let counts = try Self.publishFile(fileOnly, configuration: configuration, publisher: publisher, logger: logger)
+                fileLoadedAt.markNow()
                 logger.info(
                     "serving the starting state",
                     metadata: [
@@ -253,7 +274,11 @@ struct ServeCommand: ParsableCommand {
             let reloads = DispatchQueue(label: "coderdns.reload")
             try loop.onSignal(SIGHUP) {
                 guard let snapshotPath else { return }
-                reloads.async { Self.reload(snapshotPath, configuration: configuration, publisher: publisher, logger: logger) }
+                reloads.async {
+                    if Self.reload(snapshotPath, configuration: configuration, publisher: publisher, logger: logger).succeeded {
+                        fileLoadedAt.markNow()
+                    }
+                }
             }
         } catch {
             throw fail("\(error)", status: 1)
@@ -287,6 +312,9 @@ struct ServeCommand: ParsableCommand {
                 throw fail("cannot start the control-plane client: \(error)", status: 71)
             }
         }
+        let observability = startObservability(
+            server: server, publisher: publisher, client: client, feed: feed, addresses: addresses, startedAt: startedAt,
+            fileLoadedAt: fileLoadedAt, configuration: configuration, logger: logger)
         // The client (or the snapshot) holds what it needs; drop this copy of the state.
         initialState = nil
         // Returning the freed pages walks the whole heap (tens of milliseconds for a large
@@ -299,6 +327,7 @@ struct ServeCommand: ParsableCommand {
         signal(SIGINT, SIG_DFL)
         SystemdNotify.send("STOPPING=1")
         for thread in threads { thread.join() }
+        observability?.shutdown()
         client?.stop()
         let counters = server.counters
         logger.info(
@@ -351,6 +380,74 @@ struct ServeCommand: ParsableCommand {
 
     var followsCoder: Bool { coder || coderUrl != nil }
 
+    /// The metrics endpoint and the control socket, when asked for (the socket is by default).
+    /// Neither is worth refusing to serve DNS for: a failure is logged and the server goes on.
+    func startObservability(
+        server: DNSServer, publisher: SnapshotPublisher, client: ControlPlaneClient?, feed: (any UpdateFeed)?, addresses: [SocketAddress],
+        startedAt: Double, fileLoadedAt: LoadTime, configuration: ZoneConfiguration, logger: Logger
+    ) -> ObservabilityServer? {
+        let socketPath = controlSocket ?? ControlClient.defaultPath()
+        guard metricsListen != nil || socketPath != "none" else { return nil }
+        let counters = server.liveCounters
+        let statistics = client?.statistics
+        let listen = addresses.map(\.text)
+        let kind: StatusReport.SourceKind = followsCoder ? .coder : controlPlane != nil ? .controlPlane : snapshot != nil ? .file : .none
+        let source = feed?.destination ?? snapshot ?? "none"
+        let cachePath = stateDir.map { StateCache(directory: $0).currentPath }
+        let snapshotPath = feed == nil ? snapshot : nil
+        let sources = ObservabilityServer.Sources(
+            report: {
+                let (udp, tcp) = counters.snapshot
+                var report = StatusReport(
+                    now: ControlPlaneClient.wallClock(), startedAt: startedAt, listen: listen, sourceKind: kind, source: source,
+                    snapshot: publisher.snapshot, udp: udp, tcp: tcp)
+                report.fileLoadedAt = fileLoadedAt.value
+                if let statistics {
+                    report.sourceState = statistics.source.withLock { $0 }
+                    report.connections = statistics.connections.load(ordering: .relaxed)
+                    report.messagesApplied = statistics.messagesApplied.load(ordering: .relaxed)
+                    report.messagesRejected = statistics.messagesRejected.load(ordering: .relaxed)
+                    report.recordProblems = statistics.namesSkipped.load(ordering: .relaxed)
+                    report.cacheWrites = statistics.cacheWrites.load(ordering: .relaxed)
+                    report.cacheFailures = statistics.cacheFailures.load(ordering: .relaxed)
+                }
+                if let cachePath {
+                    report.cachePath = cachePath
+                    var status = stat()
+                    if stat(cachePath, &status) == 0 {
+                        report.cacheWrittenAt = Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9
+                    }
+                }
+                return report
+            },
+            snapshot: { publisher.snapshot },
+            reload: {
+                guard let snapshotPath else {
+                    return (false, "nothing to reload: the names follow \(source); reload re-reads a --snapshot file")
+                }
+                let outcome = Self.reload(snapshotPath, configuration: configuration, publisher: publisher, logger: logger)
+                if outcome.succeeded { fileLoadedAt.markNow() }
+                return outcome
+            })
+        let observability = ObservabilityServer(sources: sources)
+        if let metricsListen, let address = try? SocketAddress(metricsListen) {
+            do {
+                try observability.serveMetrics(host: address.host, port: Int(address.port))
+                logger.info("metrics", metadata: ["url": "http://\(address.text)/metrics"])
+            } catch {
+                logger.error("cannot serve metrics; going on without them", metadata: ["listen": "\(metricsListen)", "error": "\(error)"])
+            }
+        }
+        if socketPath != "none" {
+            do {
+                try observability.serveControl(at: socketPath)
+            } catch {
+                logger.warning("no control socket; `coderdns status` cannot reach this server", metadata: ["error": "\(error)"])
+            }
+        }
+        return observability
+    }
+
     /// The stream to follow: coderd's (`--coder`), the delimited one (`--control-plane`), or
     /// none (the state file alone).
     func makeFeed(login: CoderLogin?) throws -> (any UpdateFeed)? {
@@ -382,18 +479,21 @@ struct ServeCommand: ParsableCommand {
     }
 
     /// SIGHUP: re-reads the state file; a bad file is rejected whole and the old data keeps serving.
-    static func reload(_ path: String, configuration: ZoneConfiguration, publisher: SnapshotPublisher, logger: Logger) {
+    @discardableResult
+    static func reload(
+        _ path: String, configuration: ZoneConfiguration, publisher: SnapshotPublisher, logger: Logger
+    ) -> (succeeded: Bool, message: String) {
         do {
             let started = EventLoop.monotonicNow()
             let counts = try publishFile(path, configuration: configuration, publisher: publisher, logger: logger)
+            let milliseconds = Int((EventLoop.monotonicNow() - started) * 1000)
             logger.info(
-                "reloaded workspace state",
-                metadata: [
-                    "file": "\(path)", "agents": "\(counts.agents)", "milliseconds": "\(Int((EventLoop.monotonicNow() - started) * 1000))",
-                ])
+                "reloaded workspace state", metadata: ["file": "\(path)", "agents": "\(counts.agents)", "milliseconds": "\(milliseconds)"])
             MemoryTrim.release()
+            return (true, "reloaded \(path): \(counts.workspaces) workspaces, \(counts.agents) agents in \(milliseconds) ms")
         } catch {
             logger.error("reload rejected, still serving the previous state", metadata: ["error": "\(error)"])
+            return (false, "reload rejected, still serving the previous state: \(error)")
         }
     }
 
@@ -418,4 +518,11 @@ extension ZoneConfiguration.Problem {
         if case .badOwner = self { return true }
         return false
     }
+}
+
+/// When the state file was last read, shared by the reloads and `coderdns status`.
+final class LoadTime: Sendable {
+    private let time = Mutex<Double?>(nil)
+    var value: Double? { time.withLock { $0 } }
+    func markNow() { time.withLock { $0 = ControlPlaneClient.wallClock() } }
 }
