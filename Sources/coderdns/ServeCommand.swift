@@ -115,8 +115,10 @@ struct ServeCommand: ParsableCommand {
             do { _ = try CoderURL(coderUrl) } catch { throw ValidationError("--coder-url: \(error)") }
         }
         if !(1...3600).contains(coderKeepalive) { throw ValidationError("--coder-keepalive must be between 1 and 3600 seconds") }
-        if controlPlane == nil && !followsCoder && (ownerId != nil || maxStale != nil) {
-            throw ValidationError("--owner-id and --max-stale need --coder or --control-plane")
+        // The cache holds what a feed sent; with nothing to update it, it would serve the last
+        // state forever (docs/control-plane.md). --snapshot is the way to serve a fixed state.
+        if controlPlane == nil && !followsCoder && (ownerId != nil || maxStale != nil || stateDir != nil) {
+            throw ValidationError("--owner-id, --max-stale and --state-dir need --coder or --control-plane")
         }
         if let workers, !(1...256).contains(workers) { throw ValidationError("--workers must be between 1 and 256") }
         if !(0...10_000).contains(udpCoalesceUsec) { throw ValidationError("--udp-coalesce-usec must be between 0 and 10000") }
@@ -305,10 +307,6 @@ struct ServeCommand: ParsableCommand {
             } catch {
                 throw fail("\(error)", status: 2)
             }
-        }
-        if !followsCoder && controlPlane == nil, let fileState {
-            logger.info("loaded workspace state", metadata: ["file": "\(snapshot ?? "")"])
-            return (fileState, 0)
         }
         if let stateDir, useCache {
             let started = EventLoop.monotonicNow()

@@ -158,7 +158,11 @@ struct SettingsTests {
         #expect(try ControlPlaneEndpoint("[::1]:9000") == .inet(host: "::1", port: 9000, isV6: true))
         #expect(try ControlPlaneEndpoint("127.0.0.1:80") == .inet(host: "127.0.0.1", port: 80, isV6: false))
         #expect(try ControlPlaneEndpoint("unix:/run/coder.sock") == .unix(path: "/run/coder.sock"))
-        for bad in ["", "::1:9000", "[::1]", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000", "unix:", "host"] {
+        for bad in [
+            "", "::1:9000", "[::1]", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000", "unix:", "host",
+            // Host names are refused, not resolved, and an address must be of its brackets' kind.
+            "coder.example.com:443", "[localhost]:53", "[127.0.0.1]:53",
+        ] {
             #expect(throws: ControlPlaneEndpoint.ParseError.self, "\(bad)") { try ControlPlaneEndpoint(bad) }
         }
     }
