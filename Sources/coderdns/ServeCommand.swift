@@ -358,10 +358,15 @@ struct ServeCommand: ParsableCommand {
     static func publishFile(
         _ path: String, configuration: ZoneConfiguration, publisher: SnapshotPublisher, logger: Logger
     ) throws(StateFileError) -> (workspaces: Int, agents: Int) {
-        let loaded = try StateFile.loadSnapshot(path: path, configuration: configuration, serial: publisher.nextSerial())
-        logger.reportSkipped(loaded.skipped, file: path)
-        publisher.publish(loaded.snapshot)
-        return (loaded.workspaces, loaded.agents)
+        var counts = (workspaces: 0, agents: 0)
+        // A file that is rejected uses up no SOA serial.
+        try publisher.publish { (serial: UInt32) throws(StateFileError) -> ZoneSnapshot in
+            let loaded = try StateFile.loadSnapshot(path: path, configuration: configuration, serial: serial)
+            logger.reportSkipped(loaded.skipped, file: path)
+            counts = (loaded.workspaces, loaded.agents)
+            return loaded.snapshot
+        }
+        return counts
     }
 
     /// SIGHUP: re-reads the state file; a bad file is rejected whole and the old data keeps serving.
