@@ -288,15 +288,26 @@ struct ServeCommand: ParsableCommand {
         for thread in threads { thread.join() }
         client?.stop()
         let counters = server.counters
+        let unsent = server.udpSendFailures
+        if unsent.count > 0 {
+            logger.warning(
+                "UDP replies the kernel refused to send",
+                metadata: ["count": "\(unsent.count)", "last_error": "\(String(cString: strerror(unsent.lastError)))"])
+        }
         logger.info(
-            "stopped", metadata: ["udp": "\(counters.udp)", "tcp": "\(counters.tcp)", "udp_coalescing_switches": "\(server.udpCoalescingSwitches)"])
+            "stopped",
+            metadata: [
+                "udp": "\(counters.udp)", "tcp": "\(counters.tcp)", "udp_coalescing_switches": "\(server.udpCoalescingSwitches)",
+                "udp_send_failures": "\(unsent.count)",
+            ])
     }
 
     /// The state to serve before anything else arrives, and its age in seconds.
     ///
-    /// With a control plane: the cache when it has a good copy, else `--snapshot`. Without
-    /// one: `--snapshot`, else the cache. A bad `--snapshot` file is fatal either way (exit
-    /// status 2); a bad cache is reported and ignored.
+    /// With a feed: the cache when it has a good copy, else `--snapshot`. (Without one, `run`
+    /// reads `--snapshot` itself, and `--state-dir` is refused.) A bad `--snapshot` file is
+    /// fatal even when the cache would serve (exit status 2); a bad cache is reported and
+    /// ignored.
     func startingState(configuration: ZoneConfiguration, useCache: Bool, logger: Logger) throws -> (WorkspaceState?, Double) {
         var fileState: WorkspaceState?
         if let snapshot {
