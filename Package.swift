@@ -89,6 +89,6 @@ let package = Package(
         .testTarget(name: "YamuxTests", dependencies: ["Yamux", "TestSupport"]),
         .testTarget(name: "DRPCTests", dependencies: ["DRPC", "TestSupport"]),
         .testTarget(name: "CoderClientTests", dependencies: ["CoderClient", "ControlPlane", "RecordStore"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["DNSWire", "ControlPlane"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["DNSWire", "ControlPlane", "TestSupport"]),
     ]
 )

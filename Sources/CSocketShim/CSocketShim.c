@@ -105,7 +105,7 @@ void cdns_batch_set_reply(cdns_batch *b, int i, size_t length) {
     b->reply_lengths[i] = length > b->reply_size ? b->reply_size : length;
 }
 
-int cdns_batch_send(cdns_batch *b, int fd, int received) {
+int cdns_batch_send(cdns_batch *b, int fd, int received, int *last_error) {
     int n = 0;
     for (int i = 0; i < received && i < b->count; i++) {
         if (b->reply_lengths[i] == 0) continue;
@@ -120,16 +120,21 @@ int cdns_batch_send(cdns_batch *b, int fd, int received) {
         n++;
     }
     int sent = 0;
+    int failed = 0;
     while (sent < n) {
+        // sendmmsg stops at the first message that fails: it returns how many went before it,
+        // or -1 when the first one fails. That one is skipped (EAGAIN on a full socket buffer,
+        // a peer address no datagram can go to): the client retries, and the rest of the batch
+        // still goes out.
         int r = sendmmsg(fd, b->send_headers + sent, (unsigned int)(n - sent), MSG_DONTWAIT);
         if (r < 0) {
             if (errno == EINTR) continue;
-            // A reply that cannot be sent (EAGAIN on a full socket buffer, an unreachable peer)
-            // is skipped: the client retries, and the rest of the batch still goes out.
-            if (sent < n) { sent++; continue; }
-            return -1;
+            *last_error = errno;
+            failed++;
+            sent++;
+            continue;
         }
         sent += r;
     }
-    return n;
+    return failed;
 }

@@ -2,6 +2,11 @@ import EventIO
 
 /// Where the control plane's update stream is: `[v6-address]:port`, `v4-address:port` or
 /// `unix:/path`.
+///
+/// The address must be numeric: a host name is refused when the flag is read, with one line
+/// that says so. Resolving it would mean a resolver on the dial path of the program that may
+/// itself be the resolver, and a name that stops resolving would only show as redials. (A Coder
+/// deployment is followed by its URL, with `--coder`, which does resolve its host.)
 public enum ControlPlaneEndpoint: Equatable, Sendable, CustomStringConvertible {
     case inet(host: String, port: UInt16, isV6: Bool)
     case unix(path: String)
@@ -43,10 +48,18 @@ public enum ControlPlaneEndpoint: Equatable, Sendable, CustomStringConvertible {
         guard let port = UInt16(portText), port != 0 else {
             throw ParseError(text: text, reason: "port \"\(portText)\" is not a number from 1 to 65535")
         }
-        self = .inet(host: String(host), port: port, isV6: isV6)
+        let endpoint = ControlPlaneEndpoint.inet(host: String(host), port: port, isV6: isV6)
+        guard endpoint.socketAddress != nil else {
+            throw ParseError(
+                text: text,
+                reason:
+                    "\"\(host)\" is not an IPv\(isV6 ? "6" : "4") address (host names are not resolved; to follow a Coder deployment, use --coder-url)"
+            )
+        }
+        self = endpoint
     }
 
-    /// The address to connect to, for `.inet`.
+    /// The address to connect to, for `.inet` (always one for an endpoint that was parsed).
     public var socketAddress: SocketAddress? {
         guard case .inet = self else { return nil }
         return try? SocketAddress(description)

@@ -54,18 +54,6 @@ public final class EventLoop: @unchecked Sendable {
         signalHandlers.append(handle)
     }
 
-    /// A one-shot timer; re-arm it with ``Timer/schedule(after:)``.
-    public func makeTimer(_ action: @escaping () -> Void) throws(EventIOError) -> Timer {
-        Timer(handle: try EventHandle(base: base, fd: -1, events: 0) { _ in action() })
-    }
-
-    public final class Timer {
-        private let handle: EventHandle
-        init(handle: EventHandle) { self.handle = handle }
-        public func schedule(after seconds: Double) { handle.add(timeout: seconds) }
-        public func cancel() { handle.remove() }
-    }
-
     /// Seconds on the monotonic clock: for deadlines that wall-clock changes must not move.
     public static func monotonicNow() -> Double {
         var ts = timespec()

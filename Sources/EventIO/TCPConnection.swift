@@ -20,12 +20,16 @@ public final class TCPConnection {
     /// Reading pauses while this much output waits for a slow reader.
     public static let outputHighWater = 256 * 1024
 
-    init?(loop: EventLoop, fd: Int32) {
+    /// Fails when libevent cannot make the idle timer or the bufferevent; `fd` is then still
+    /// the caller's to close.
+    init(loop: EventLoop, fd: Int32) throws(EventIOError) {
+        // The timer first: a connection without one would never be closed for idleness, and
+        // until the bufferevent owns `fd` a failure leaves nothing of it behind.
+        timer = try EventHandle(base: loop.base, fd: -1, events: 0) { [unowned self] _ in self.onTimer() }
         guard let bufferEvent = bufferevent_socket_new(loop.base, fd, Int32(BEV_OPT_CLOSE_ON_FREE.rawValue)) else {
-            return nil
+            throw .libevent(call: "bufferevent_socket_new")
         }
         self.bufferEvent = bufferEvent
-        timer = try? EventHandle(base: loop.base, fd: -1, events: 0) { [unowned self] _ in self.onTimer() }
         bufferevent_setcb(bufferEvent, readTrampoline, writeTrampoline, connectionEventTrampoline, retainedPointer(self))
         bufferevent_enable(bufferEvent, Int16(EV_READ | EV_WRITE))
     }

@@ -34,8 +34,13 @@ public final class TCPListener {
     }
 
     func accepted(_ fd: Int32) {
-        guard let connection = TCPConnection(loop: loop, fd: fd) else {
+        let connection: TCPConnection
+        do {
+            connection = try TCPConnection(loop: loop, fd: fd)
+        } catch {
+            // Reported like a failed accept: the connection is closed, never served untimed.
             Socket.close(fd)
+            onError(error)
             return
         }
         onAccept(connection)

@@ -61,6 +61,12 @@ public final class UDPEndpoint {
         Socket.close(fd)
     }
 
+    /// Replies that could not be sent (the kernel refused them: a full socket buffer, a peer
+    /// address no datagram can go to); each was skipped and the rest of its batch sent.
+    public private(set) var sendFailures = 0
+    /// The errno of the last reply that could not be sent, 0 while none failed.
+    public private(set) var lastSendError: Int32 = 0
+
     /// How many times this socket switched between readiness and timer reads.
     public var coalescingSwitches: Int { coalescing.switches }
 
@@ -100,7 +106,12 @@ public final class UDPEndpoint {
                 cdns_batch_set_reply(batch, Int32(index), replyLength)
             }
             handler.endBatch()
-            _ = cdns_batch_send(batch, fd, Int32(received))
+            var error: Int32 = 0
+            let failed = Int(cdns_batch_send(batch, fd, Int32(received), &error))
+            if failed > 0 {
+                sendFailures += failed
+                lastSendError = error
+            }
             if received < cdns_batch_capacity(batch) { return total }
         }
         return total

@@ -8,8 +8,8 @@ import Synchronization
 /// snapshot is freed when its last reader lets go.
 public final class SnapshotPublisher: Sendable {
     private let current: Mutex<ZoneSnapshot>
-    /// Bumped on every publish: the next snapshot's SOA serial.
-    private let generation = Atomic<UInt32>(0)
+    /// The last SOA serial handed out: the number of snapshots built so far.
+    private let lastSerial = Mutex<UInt32>(0)
 
     public init(_ initial: ZoneSnapshot) {
         current = Mutex(initial)
@@ -23,8 +23,23 @@ public final class SnapshotPublisher: Sendable {
         current.withLock { $0 = snapshot }
     }
 
-    /// A serial for the next snapshot: increases with every call.
+    /// A serial for the next snapshot: increases with every call. For a build that cannot
+    /// fail; one that can goes through ``publish(building:)``.
     public func nextSerial() -> UInt32 {
-        generation.add(1, ordering: .relaxed).newValue
+        lastSerial.withLock { serial in
+            serial &+= 1
+            return serial
+        }
+    }
+
+    /// Builds a snapshot with the next serial and publishes it. A build that throws uses up
+    /// no serial (SERIAL counts the snapshots built, docs/behaviour.md) and publishes nothing.
+    /// Other builders wait for this one.
+    public func publish<Failure: Error>(building build: (UInt32) throws(Failure) -> ZoneSnapshot) throws(Failure) {
+        try lastSerial.withLock { (serial: inout UInt32) throws(Failure) -> Void in
+            let snapshot = try build(serial &+ 1)
+            serial &+= 1
+            publish(snapshot)
+        }
     }
 }

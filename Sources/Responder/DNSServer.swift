@@ -12,7 +12,7 @@ public struct ServerOptions: Sendable {
     /// Datagrams per recvmmsg/sendmmsg.
     public var udpBatchSize: Int
     /// Seconds between reads of a busy UDP socket (``UDPCoalescing``); 0: always read on
-    /// readiness.
+    /// readiness. The defaults here are the command line's.
     public var udpCoalesceDelay: Double
     /// Datagrams a second from which a socket counts as busy.
     public var udpCoalesceRate: Double
@@ -24,7 +24,7 @@ public struct ServerOptions: Sendable {
 
     public init(
         listen: [SocketAddress], tcpIdleTimeout: Double = 5, maximumTCPConnections: Int = 256, udpBatchSize: Int = 32,
-        udpCoalesceDelay: Double = 0, udpCoalesceRate: Double = 40_000
+        udpCoalesceDelay: Double = 0.0001, udpCoalesceRate: Double = 40_000
     ) {
         self.listen = listen
         self.tcpIdleTimeout = tcpIdleTimeout
@@ -70,10 +70,16 @@ public final class DNSServer {
         }
     }
 
-    /// Outcome counts over UDP (all workers) and TCP. Read once the loops have stopped.
     /// How many times the UDP sockets switched between readiness and timer reads.
     public var udpCoalescingSwitches: Int { udpEndpoints.map(\.coalescingSwitches).reduce(0, +) }
 
+    /// UDP replies the kernel refused to send (all sockets), and the last such errno (0: none).
+    /// Read once the loops have stopped.
+    public var udpSendFailures: (count: Int, lastError: Int32) {
+        (udpEndpoints.map(\.sendFailures).reduce(0, +), udpEndpoints.map(\.lastSendError).last { $0 != 0 } ?? 0)
+    }
+
+    /// Outcome counts over UDP (all workers) and TCP. Read once the loops have stopped.
     public var counters: (udp: QueryCounters, tcp: QueryCounters) {
         (udpResponders.map(\.processor.counters).reduce(QueryCounters(), +), tcpResponder.processor.counters)
     }

@@ -132,8 +132,10 @@ struct ServeCommand: ParsableCommand {
             do { _ = try CoderURL(coderUrl) } catch { throw ValidationError("--coder-url: \(error)") }
         }
         if !(1...3600).contains(coderKeepalive) { throw ValidationError("--coder-keepalive must be between 1 and 3600 seconds") }
-        if controlPlane == nil && !followsCoder && (ownerId != nil || maxStale != nil) {
-            throw ValidationError("--owner-id and --max-stale need --coder or --control-plane")
+        // The cache holds what a feed sent; with nothing to update it, it would serve the last
+        // state forever (docs/control-plane.md). --snapshot is the way to serve a fixed state.
+        if controlPlane == nil && !followsCoder && (ownerId != nil || maxStale != nil || stateDir != nil) {
+            throw ValidationError("--owner-id, --max-stale and --state-dir need --coder or --control-plane")
         }
         if let workers, !(1...256).contains(workers) { throw ValidationError("--workers must be between 1 and 256") }
         if !(0...10_000).contains(udpCoalesceUsec) { throw ValidationError("--udp-coalesce-usec must be between 0 and 10000") }
@@ -330,15 +332,26 @@ struct ServeCommand: ParsableCommand {
         observability?.shutdown()
         client?.stop()
         let counters = server.counters
+        let unsent = server.udpSendFailures
+        if unsent.count > 0 {
+            logger.warning(
+                "UDP replies the kernel refused to send",
+                metadata: ["count": "\(unsent.count)", "last_error": "\(String(cString: strerror(unsent.lastError)))"])
+        }
         logger.info(
-            "stopped", metadata: ["udp": "\(counters.udp)", "tcp": "\(counters.tcp)", "udp_coalescing_switches": "\(server.udpCoalescingSwitches)"])
+            "stopped",
+            metadata: [
+                "udp": "\(counters.udp)", "tcp": "\(counters.tcp)", "udp_coalescing_switches": "\(server.udpCoalescingSwitches)",
+                "udp_send_failures": "\(unsent.count)",
+            ])
     }
 
     /// The state to serve before anything else arrives, and its age in seconds.
     ///
-    /// With a control plane: the cache when it has a good copy, else `--snapshot`. Without
-    /// one: `--snapshot`, else the cache. A bad `--snapshot` file is fatal either way (exit
-    /// status 2); a bad cache is reported and ignored.
+    /// With a feed: the cache when it has a good copy, else `--snapshot`. (Without one, `run`
+    /// reads `--snapshot` itself, and `--state-dir` is refused.) A bad `--snapshot` file is
+    /// fatal even when the cache would serve (exit status 2); a bad cache is reported and
+    /// ignored.
     func startingState(configuration: ZoneConfiguration, useCache: Bool, logger: Logger) throws -> (WorkspaceState?, Double) {
         var fileState: WorkspaceState?
         if let snapshot {
@@ -349,10 +362,6 @@ struct ServeCommand: ParsableCommand {
             } catch {
                 throw fail("\(error)", status: 2)
             }
-        }
-        if !followsCoder && controlPlane == nil, let fileState {
-            logger.info("loaded workspace state", metadata: ["file": "\(snapshot ?? "")"])
-            return (fileState, 0)
         }
         if let stateDir, useCache {
             let started = EventLoop.monotonicNow()
@@ -472,10 +481,15 @@ struct ServeCommand: ParsableCommand {
     static func publishFile(
         _ path: String, configuration: ZoneConfiguration, publisher: SnapshotPublisher, logger: Logger
     ) throws(StateFileError) -> (workspaces: Int, agents: Int) {
-        let loaded = try StateFile.loadSnapshot(path: path, configuration: configuration, serial: publisher.nextSerial())
-        logger.reportSkipped(loaded.skipped, file: path)
-        publisher.publish(loaded.snapshot)
-        return (loaded.workspaces, loaded.agents)
+        var counts = (workspaces: 0, agents: 0)
+        // A file that is rejected uses up no SOA serial.
+        try publisher.publish { (serial: UInt32) throws(StateFileError) -> ZoneSnapshot in
+            let loaded = try StateFile.loadSnapshot(path: path, configuration: configuration, serial: serial)
+            logger.reportSkipped(loaded.skipped, file: path)
+            counts = (loaded.workspaces, loaded.agents)
+            return loaded.snapshot
+        }
+        return counts
     }
 
     /// SIGHUP: re-reads the state file; a bad file is rejected whole and the old data keeps serving.

@@ -1,6 +1,7 @@
 import ControlPlane
 import Foundation
 import RecordStore
+import TestSupport
 import Testing
 
 @Suite("The state cache on disk")
@@ -40,7 +41,7 @@ struct StateCacheTests {
         #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)  // the standard check value
         // Slicing-by-8 against the plain bitwise definition, at every length and alignment
         // up to 40 bytes (the tail loop and the eight-byte loop both).
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededGenerator(seed: 0xC3C3_2032)
         let random = (0..<48).map { _ in UInt8.random(in: 0...255, using: &generator) }
         for start in 0..<8 {
             for length in 0...40 {
@@ -158,7 +159,11 @@ struct SettingsTests {
         #expect(try ControlPlaneEndpoint("[::1]:9000") == .inet(host: "::1", port: 9000, isV6: true))
         #expect(try ControlPlaneEndpoint("127.0.0.1:80") == .inet(host: "127.0.0.1", port: 80, isV6: false))
         #expect(try ControlPlaneEndpoint("unix:/run/coder.sock") == .unix(path: "/run/coder.sock"))
-        for bad in ["", "::1:9000", "[::1]", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000", "unix:", "host"] {
+        for bad in [
+            "", "::1:9000", "[::1]", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000", "unix:", "host",
+            // Host names are refused, not resolved, and an address must be of its brackets' kind.
+            "coder.example.com:443", "[localhost]:53", "[127.0.0.1]:53",
+        ] {
             #expect(throws: ControlPlaneEndpoint.ParseError.self, "\(bad)") { try ControlPlaneEndpoint(bad) }
         }
     }

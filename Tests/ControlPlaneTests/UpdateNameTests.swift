@@ -112,6 +112,31 @@ struct UpdateNameTests {
         #expect(served("ok.dev_box2.alice") && served("dev_box2"))
     }
 
+    /// Issue 13: a rename that makes one agent's name over 255 bytes is applied (the state
+    /// keeps the name) and that agent alone is left out of the snapshot, counted, until a
+    /// rename brings it back.
+    @Test func aRenameThatMakesANameOver255BytesLeavesOutOnlyThatAgent() throws {
+        let long = try ZoneConfiguration(
+            suffix: String(repeating: "s", count: 63) + "." + String(repeating: "t", count: 60), owner: String(repeating: "o", count: 63))
+        var (state, _) = WorkspaceState().applying(Self.update())
+        let ws = Identifier(high: 0x1000, low: 1)
+        #expect(ZoneSnapshot(state: state, configuration: long, serial: 1).skippedAgents == 2)
+        var diff = WorkspaceUpdate()
+        diff.upsertedWorkspaces = [WorkspaceUpdate.Workspace(id: IdentifierField(ws), name: String(repeating: "w", count: 63), status: .running)]
+        let result = state.applying(diff)
+        #expect(result.problems.isEmpty, "a 63-byte label is a good name: the length is the builder's check")
+        state = result.state
+        #expect(state.workspaces[ws]?.name == String(repeating: "w", count: 63))
+        let snapshot = ZoneSnapshot(state: state, configuration: long, serial: 2)
+        #expect(snapshot.skippedAgents == 3)
+        // dev_box.<63 w>.<63 o>.<63 s>.<60 t>: 262 bytes. The other agents are served.
+        #expect(Self.addresses(snapshot, "main_agent-1.main_agent-1.me") == 1)
+        // Under the usual owner and suffix the same state serves it.
+        #expect(
+            Self.addresses(ZoneSnapshot(state: state, configuration: S.configuration, serial: 3), "dev_box.\(String(repeating: "w", count: 63)).me")
+                == 1)
+    }
+
     @Test func anAgentOfAnUnknownWorkspaceIsSkippedAndTheRestApplies() {
         var update = Self.update()
         let stray = Identifier(high: 0x5000, low: 5)

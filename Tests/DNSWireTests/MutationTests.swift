@@ -81,7 +81,6 @@ struct MutationTests {
         }
         #expect(tally.parsed > 100)
         #expect(tally.threw > 100)
-        #expect(tally.parsed + tally.threw == 6000)
         for kind in ["truncated", "badLabelType", "badPointer", "badRecordData"] {
             #expect(tally.errorKinds.contains(kind), "no mutation produced \(kind): \(tally.errorKinds)")
         }

@@ -65,12 +65,6 @@ final class ControlPlaneStandIn {
         return connection
     }
 
-    /// Whether a dial is waiting to be accepted within `timeout` seconds.
-    func hasPendingDial(timeout: Double) -> Bool {
-        var poller = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
-        return poll(&poller, 1, Int32(timeout * 1000)) == 1
-    }
-
     final class Connection {
         private(set) var fd: Int32
         /// The request's bytes, without the length prefix.
@@ -130,13 +124,12 @@ final class ControlPlaneStandIn {
 
 /// Workspace states for the control-plane tests.
 enum TestStates {
-    /// `count` single-agent workspaces `ws<n>` (agent `main`) plus a two-agent workspace `pair`.
+    /// One single-agent workspace per name (agent `main`), plus a two-agent workspace `pair`.
     static func state(_ names: [String], pair: Bool = true) -> WorkspaceState {
         var state = WorkspaceState()
-        for (index, name) in names.enumerated() {
+        for name in names {
             let ws = identifier(name, 1)
             let agent = identifier(name, 2)
-            _ = index
             state.workspaces[ws] = Workspace(id: ws, name: name, status: .running)
             state.agents[agent] = Agent(id: agent, name: "main", workspaceID: ws)
         }

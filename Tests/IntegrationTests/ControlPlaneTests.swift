@@ -3,6 +3,7 @@ import DNSWire
 import Foundation
 import RecordStore
 import Synchronization
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -185,7 +186,7 @@ struct ControlPlaneIntegrationTests {
             // Garbage bytes: rejected whole, the connection closed and dialed again.
             try connection.sendRaw([0x05, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])
             #expect(connection.waitForClose(timeout: 5), "a rejected message closes the connection")
-            #expect(server.waitForLogLine { $0.contains("rejected") })
+            #expect(server.waitForLogLine { $0.contains(" warning ") && $0.contains("control-plane message rejected") })
             #expect(try Self.reply(server.port, "alpha.coder").rcode == .noError)
             #expect(try Self.reply(server.port, "9lives.coder").rcode == .noError)
             // A length over the cap (1 GiB) as well.
@@ -197,8 +198,9 @@ struct ControlPlaneIntegrationTests {
     }
 
     /// kill -9 with the control plane gone, then a restart: the names come back from the
-    /// cache within a second, although no control plane ever answers again.
-    @Test func aRestartAnswersFromTheCacheWithinASecond() throws {
+    /// cache, although no control plane ever answers again. (How soon is a figure:
+    /// bench/control-plane-figures.)
+    @Test func aRestartAnswersFromTheCacheWithTheControlPlaneGone() throws {
         let controlPlane = try ControlPlaneStandIn()
         let directory = try Self.stateDirectory()
         let state = TestStates.state(["alpha", "beta"])
@@ -223,17 +225,15 @@ struct ControlPlaneIntegrationTests {
             executable: IntegrationEnvironment.binary,
             arguments: ["serve", "--owner", "alice", "--listen", "127.0.0.1:\(port)"] + arguments, port: port)
         defer { second.stop() }
-        var firstAnswer: Double?
-        while monotonicSeconds() - started < 3 {
+        var answered = false
+        while !answered && monotonicSeconds() - started < 10 {
             if let reply = try? Self.reply(port, "main.alpha.me.coder"), reply.rcode == .noError, reply.answers.count == 1 {
-                firstAnswer = monotonicSeconds() - started
-                break
+                answered = true
             }
             usleep(5_000)
         }
-        let elapsed = try #require(firstAnswer, "no answer from the cache; stderr:\n\(second.standardError)")
-        #expect(elapsed < 1.0, "first answer after \(elapsed) s")
-        print("restart to first answer from the cache: \(Int(elapsed * 1000)) ms")
+        try #require(answered, "no answer from the cache; stderr:\n\(second.standardError)")
+        #expect(second.standardError.contains("loaded the state cache"))
         for name in TestStates.names(of: state) {
             #expect(try Self.reply(port, name).rcode == .noError, "\(name)")
         }
@@ -297,7 +297,7 @@ struct ControlPlaneIntegrationTests {
             let sent = Self.figure(report, "Queries sent:")
             let completed = Self.figure(report, "Queries completed:")
             let lost = Self.figure(report, "Queries lost:")
-            #expect(sent > 10_000, "\(report)")
+            #expect(sent > 0, "\(report)")
             #expect(lost == 0, "\(report)")
             #expect(completed == sent, "\(report)")
             #expect(report.contains("NOERROR \(completed) (100.00%)"), "\(report)")
@@ -309,7 +309,36 @@ struct ControlPlaneIntegrationTests {
             } else {
                 Issue.record("no SOA")
             }
-            print("swaps under load: \(swaps); dnsperf: sent \(sent), completed \(completed), lost \(lost)")
+        }
+    }
+
+    static func fixture(_ name: String) throws -> [UInt8] {
+        try Hex.bytes(try String(contentsOfFile: IntegrationEnvironment.fixture("controlplane/\(name)"), encoding: .utf8))
+    }
+
+    /// Bytes from an encoder that is not coderdns's (tests/coderd-peer's, Go protowire;
+    /// Fixtures/controlplane/README.md): a bug shared by our encoder and decoder cannot pass.
+    @Test func messagesFromAnIndependentEncoderAreApplied() throws {
+        let controlPlane = try ControlPlaneStandIn()
+        try ServerProcess.withServer(snapshot: nil, arguments: ["--control-plane", controlPlane.endpoint]) { server in
+            let connection = try controlPlane.accept()
+            try connection.sendRaw(try Self.fixture("go-snapshot.hex"))
+            #expect(Self.waitFor(server.port, "alpha.coder", .noError))
+            // aaaaaaaa-0000-4000-8000-0000000000a1: the prefix, then bytes 6..15 of the UUID.
+            #expect(try Self.reply(server.port, "main.alpha.me.coder").answerAddresses == [ipv6("fd60:627a:a42b:4000:8000::a1")])
+            // beta is STOPPED and still lists its agents: they are served.
+            for name in ["a.beta.me.coder", "b.beta.alice.coder"] {
+                #expect(try Self.reply(server.port, name).rcode == .noError, "\(name)")
+            }
+            try connection.sendRaw(try Self.fixture("go-diff.hex"))
+            #expect(Self.waitFor(server.port, "dev.gamma.me.coder", .noError))
+            #expect(try Self.reply(server.port, "alpha.coder").rcode == .nameError)
+            // Agent a renamed c keeps its address (bbbbbbbb-0000-4000-8000-0000000000b1).
+            #expect(try Self.reply(server.port, "c.beta.alice.coder").answerAddresses == [ipv6("fd60:627a:a42b:4000:8000::b1")])
+            #expect(try Self.reply(server.port, "b.beta.me.coder").rcode == .nameError)
+            // One agent left: beta has its short name now.
+            #expect(try Self.reply(server.port, "beta.coder").rcode == .noError)
+            #expect(!connection.waitForClose(timeout: 0.3), "both messages applied, nothing rejected")
         }
     }
 

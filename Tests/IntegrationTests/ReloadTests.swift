@@ -97,6 +97,8 @@ struct ReloadTests {
             #expect(server.waitForLogLine { $0.contains("reloaded workspace state") }, "\(server.standardError)")
             let fresh = try server.dig("fresh.coder", "AAAA")
             #expect(fresh.status == "NOERROR", "\(fresh)")
+            // The rejected reload used up no serial: SERIAL counts the snapshots built (issue 13).
+            #expect(try Self.serial(server) == serialBefore + 1, "the serial after a rejected and then a good reload")
         }
     }
 

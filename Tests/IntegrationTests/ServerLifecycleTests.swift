@@ -51,6 +51,10 @@ struct ServerLifecycleTests {
         (["serve", "--coder-url", "ftp://coder.example.com"], "must start with https:// or http://"),
         (["serve", "--coder", "--control-plane", "127.0.0.1:1"], "pick one"),
         (["serve", "--session-token-file", "/nonexistent/token"], "need --coder"),
+        // Issue 13: a host name passed validation, then every dial failed and names stayed SERVFAIL.
+        (["serve", "--control-plane", "coder.example.com:443", "--listen", "127.0.0.1:1"], "\"coder.example.com\" is not an IPv4 address"),
+        // Issue 13: a cache with nothing to update it served its last state forever.
+        (["serve", "--state-dir", "/nonexistent/state", "--listen", "127.0.0.1:1"], "--state-dir need --coder or --control-plane"),
         (
             ["serve", "--coder-url", "https://127.0.0.1:1", "--session-token-file", "/nonexistent/token", "--listen", "127.0.0.1:1"],
             "/nonexistent/token"

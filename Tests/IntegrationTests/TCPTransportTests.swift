@@ -91,21 +91,19 @@ struct TCPTransportTests {
             let elapsed = monotonicSeconds() - start
             #expect(outcome == .closed)
             #expect(elapsed >= 0.8, "closed after \(elapsed) s, before the 1 s timeout")
-            #expect(elapsed <= 3)
         }
     }
 
     @Test func aConnectionThatKeepsAskingOutlivesTheIdleTimeout() throws {
         try ServerProcess.withServer(arguments: ["--tcp-idle-timeout", "1"]) { server in
             let socket = try RawSocket(.tcp, to: .ipv4, port: server.port)
-            let start = monotonicSeconds()
+            // 2.5 s on one connection, never 1 s quiet: every query is answered on it.
             for id in UInt16(1)...5 {
                 sleep(seconds: 0.5)
                 try socket.send(DNSQuery.framed(try DNSQuery.bytes(id: id, name: "myws.coder", type: .aaaa)))
                 let reply = try Message(bytes: try socket.receiveMessage())
                 #expect(reply.header.id == id)
             }
-            #expect(monotonicSeconds() - start >= 2.5, "the connection was used for longer than the timeout")
             // Once quiet, it is closed.
             #expect(socket.waitForClose(timeout: 3) == .closed)
         }

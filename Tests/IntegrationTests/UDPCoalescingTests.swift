@@ -27,13 +27,8 @@ struct UDPCoalescingTests {
             let report = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
             let sent = ControlPlaneIntegrationTests.figure(report, "Queries sent:")
             let lost = ControlPlaneIntegrationTests.figure(report, "Queries lost:")
-            #expect(sent > 3000, "\(report)")
+            #expect(sent > 0, "\(report)")
             #expect(lost == 0, "\(report)")
-            // A 2 ms timer shows in the latency: some queries waited for it.
-            // "Average Latency (s):  0.000057 (min 0.000027, max 0.000230)"
-            let line = report.split(separator: "\n").first { $0.contains("Average Latency") } ?? ""
-            let maximum = Double(line.split(separator: "max ").last?.split(separator: ")").first ?? "") ?? 0
-            #expect(maximum >= 0.001, "\(line)")
 
             // Idle again: a rate window later the socket is read on readiness again.
             usleep(300_000)
@@ -49,17 +44,25 @@ struct UDPCoalescingTests {
         }
     }
 
-    @Test func withCoalescingOffTheSocketNeverSwitches() throws {
-        let server = try ServerProcess.serve(arguments: ["--workers", "1", "--udp-coalesce-usec", "0", "--udp-coalesce-above", "1"])
+    /// 100 queries spread over well over a rate window (50 ms), at a threshold of one a second:
+    /// with the timer allowed (`--udp-coalesce-usec 100`) the socket switches, so the same load
+    /// with `--udp-coalesce-usec 0` shows that the flag turns it off.
+    @Test(arguments: [(usec: "0", switches: false), (usec: "100", switches: true)])
+    func theSocketSwitchesOnlyWhenCoalescingIsOn(usec: String, switches: Bool) throws {
+        let server = try ServerProcess.serve(arguments: ["--workers", "1", "--udp-coalesce-usec", usec, "--udp-coalesce-above", "1"])
         defer { server.stop() }
-        do {
-            let socket = try RawSocket(.udp, to: .ipv4, port: server.port)
-            for id in 0..<200 {
-                #expect(try socket.exchange(try DNSQuery.bytes(id: UInt16(id), name: "myws.coder", type: .aaaa)).rcode == .noError)
-            }
-            server.stop()
-            let stopped = server.standardErrorLines.first { $0.contains("stopped") } ?? ""
-            #expect(stopped.contains("udp_coalescing_switches=0"), "\(stopped)")
+        let socket = try RawSocket(.udp, to: .ipv4, port: server.port)
+        for id in 0..<100 {
+            #expect(try socket.exchange(try DNSQuery.bytes(id: UInt16(id), name: "myws.coder", type: .aaaa)).rcode == .noError)
+            usleep(3_000)
+        }
+        server.stop()
+        let stopped = server.standardErrorLines.first { $0.contains("stopped") } ?? ""
+        let count = Int(stopped.split(separator: "udp_coalescing_switches=").last?.split(separator: " ").first ?? "") ?? -1
+        if switches {
+            #expect(count >= 1, "\(stopped)")
+        } else {
+            #expect(count == 0, "\(stopped)")
         }
     }
 }

@@ -29,6 +29,8 @@ const unsigned char *cdns_batch_datagram(const cdns_batch *batch, int i, size_t 
 unsigned char *cdns_batch_reply_buffer(cdns_batch *batch, int i);
 /// Marks reply `i` as `length` bytes long (0: no reply) addressed to the sender of datagram `i`.
 void cdns_batch_set_reply(cdns_batch *batch, int i, size_t length);
-/// sendmmsg of every reply set for datagrams 0..<received: the number sent, or -1 and errno.
-int cdns_batch_send(cdns_batch *batch, int fd, int received);
+/// sendmmsg of every reply set for datagrams 0..<received. A reply that cannot be sent is
+/// skipped and the rest still go: returns how many were skipped, and sets `*last_error` to the
+/// errno of the last one (untouched when none was).
+int cdns_batch_send(cdns_batch *batch, int fd, int received, int *last_error);
 #endif
