@@ -14,11 +14,10 @@ public final class TCPConnection {
     public var onData: (UnsafeRawBufferPointer) -> Void = { _ in }
     /// The timer set with ``scheduleTimer(after:)`` fired.
     public var onTimer: () -> Void = {}
+    /// Every byte queued has been handed to the kernel.
+    public var onDrained: () -> Void = {}
     /// The connection is gone (peer closed, error, or ``close()``); called once.
     public var onClose: () -> Void = {}
-
-    /// Reading pauses while this much output waits for a slow reader.
-    public static let outputHighWater = 256 * 1024
 
     init?(loop: EventLoop, fd: Int32) {
         guard let bufferEvent = bufferevent_socket_new(loop.base, fd, Int32(BEV_OPT_CLOSE_ON_FREE.rawValue)) else {
@@ -36,7 +35,20 @@ public final class TCPConnection {
     public func write(_ bytes: UnsafeRawBufferPointer) {
         guard let bufferEvent, !closing else { return }
         bufferevent_write(bufferEvent, bytes.baseAddress, bytes.count)
-        if evbuffer_get_length(bufferevent_get_output(bufferEvent)) > Self.outputHighWater {
+    }
+
+    /// Bytes queued and not yet handed to the kernel.
+    public var pendingOutput: Int {
+        guard let bufferEvent else { return 0 }
+        return evbuffer_get_length(bufferevent_get_output(bufferEvent))
+    }
+
+    /// Stops or resumes reading (back-pressure on a client that reads its replies slowly).
+    public func setReading(_ reading: Bool) {
+        guard let bufferEvent, !closing else { return }
+        if reading {
+            bufferevent_enable(bufferEvent, Int16(EV_READ))
+        } else {
             bufferevent_disable(bufferEvent, Int16(EV_READ))
         }
     }
@@ -80,13 +92,13 @@ public final class TCPConnection {
     }
 
     func drained() {
-        guard let bufferEvent else { return }
+        guard bufferEvent != nil else { return }
         if closing {
             close()
             return
         }
-        // Output fell back under the mark (the write callback fires when it is empty).
-        bufferevent_enable(bufferEvent, Int16(EV_READ))
+        // The write callback fires when the output is empty (low-water mark 0).
+        onDrained()
     }
 
     func event(_ what: Int16) {
