@@ -19,12 +19,20 @@ public final class TCPConnection {
     /// The connection is gone (peer closed, error, or ``close()``); called once.
     public var onClose: () -> Void = {}
 
+    /// Bytes read from the socket per read callback.
+    public static let maximumSingleRead = 2048
+
     init?(loop: EventLoop, fd: Int32) {
         guard let bufferEvent = bufferevent_socket_new(loop.base, fd, Int32(BEV_OPT_CLOSE_ON_FREE.rawValue)) else {
             return nil
         }
         self.bufferEvent = bufferEvent
         timer = try? EventHandle(base: loop.base, fd: -1, events: 0) { [unowned self] _ in self.onTimer() }
+        // One read takes at most this much (libevent's default is 16 KiB): a client that
+        // pipelines hundreds of queries is answered over several turns of the loop, so the
+        // other connections (and a new client's one query) wait for at most a few dozen
+        // replies per busy connection, not hundreds. A query is well under 100 bytes.
+        bufferevent_set_max_single_read(bufferEvent, Self.maximumSingleRead)
         bufferevent_setcb(bufferEvent, readTrampoline, writeTrampoline, connectionEventTrampoline, retainedPointer(self))
         bufferevent_enable(bufferEvent, Int16(EV_READ | EV_WRITE))
     }

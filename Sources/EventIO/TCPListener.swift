@@ -16,6 +16,10 @@ public final class TCPListener {
     /// readable, so libevent would otherwise call accept again at once and fail again: a
     /// busy loop for as long as the shortage lasts.
     public static let pauseAfterAcceptError = 0.1
+    /// Connections the kernel completes before we accept them. Under a flood of connects
+    /// (an attacker re-opening what the cap closes) a short queue drops a client's SYN, and
+    /// its retry comes a second later; the kernel caps it at net.core.somaxconn.
+    public static let backlog: Int32 = 1024
 
     public init(
         loop: EventLoop, address: SocketAddress, reusePort: Bool = false, onAccept: @escaping (TCPConnection) -> Void,
@@ -27,7 +31,7 @@ public final class TCPListener {
         self.onError = onError
         let fd = try Socket.bind(address, kind: .tcp, reusePort: reusePort)
         let flags = UInt32(LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC)
-        guard let listener = evconnlistener_new(loop.base, acceptTrampoline, retainedPointer(self), flags, 128, fd) else {
+        guard let listener = evconnlistener_new(loop.base, acceptTrampoline, retainedPointer(self), flags, Self.backlog, fd) else {
             let code = Errno.current
             Socket.close(fd)
             throw .system(call: "listen", context: "TCP \(address)", errno: code)
