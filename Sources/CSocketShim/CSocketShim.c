@@ -4,6 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/capability.h>
 
 struct cdns_batch {
     int count;
@@ -137,4 +141,44 @@ int cdns_batch_send(cdns_batch *b, int fd, int received, int *last_error) {
         sent += r;
     }
     return failed;
+}
+
+// ---- Privileges ------------------------------------------------------------------------------
+
+int cdns_setresuid(uid_t id) { return setresuid(id, id, id); }
+int cdns_setresgid(gid_t id) { return setresgid(id, id, id); }
+int cdns_getresuid(uid_t *r, uid_t *e, uid_t *s) { return getresuid(r, e, s); }
+int cdns_getresgid(gid_t *r, gid_t *e, gid_t *s) { return getresgid(r, e, s); }
+
+int cdns_drop_capability_bounding_set(void) {
+    for (int cap = 0; cap <= 63; cap++) {
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+            if (errno == EINVAL) break;  // past the last capability this kernel knows
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int cdns_clear_capabilities(void) {
+    struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+    memset(data, 0, sizeof(data));
+    if (syscall(SYS_capset, &header, data) != 0) return -1;
+    // Linux 4.3+; older kernels have no ambient set to clear.
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) return -1;
+    return 0;
+}
+
+int cdns_set_no_new_privileges(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
+
+int cdns_capabilities_are_empty(void) {
+    struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+    memset(data, 0, sizeof(data));
+    if (syscall(SYS_capget, &header, data) != 0) return -1;
+    for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++) {
+        if (data[i].effective != 0 || data[i].permitted != 0) return 0;
+    }
+    return 1;
 }

@@ -67,11 +67,13 @@ public struct CoderLogin: Sendable {
                 throw LoginError(description: "--session-token-file \(tokenFile): cannot read it")
             }
             (tokenText, tokenSource) = (contents, tokenFile)
+            try refuseWritable(tokenFile)
             if let warning = exposure(of: tokenFile) { warnings.append(warning) }
         } else if let value = environment("CODER_SESSION_TOKEN"), !value.trimmingWhitespace.isEmpty {
             (tokenText, tokenSource) = (value, "CODER_SESSION_TOKEN")
         } else if let directory, let contents = try readSmallFile(directory + "/session", optional: true) {
             (tokenText, tokenSource) = (contents, directory + "/session")
+            try refuseWritable(directory + "/session")
             if let warning = exposure(of: directory + "/session") { warnings.append(warning) }
         } else {
             throw LoginError(
@@ -97,6 +99,15 @@ public struct CoderLogin: Sendable {
         if let value = environment("XDG_CONFIG_HOME"), !value.isEmpty { return value + "/coderv2" }
         if let home, !home.isEmpty { return home + "/.config/coderv2" }
         return nil
+    }
+
+    /// A token file others can write to lets them choose whose session the server uses:
+    /// refused, where one others can only read gets a warning (``exposure(of:)``).
+    static func refuseWritable(_ path: String) throws(LoginError) {
+        var status = stat()
+        guard stat(path, &status) == 0, status.st_mode & 0o022 != 0 else { return }
+        let mode = String(status.st_mode & 0o777, radix: 8)
+        throw LoginError(description: "\(path) holds the session token and is writable by other users (mode \(mode)): chmod 600 it")
     }
 
     /// A warning when `path` may be read by users other than its owner.

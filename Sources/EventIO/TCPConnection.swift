@@ -14,11 +14,13 @@ public final class TCPConnection {
     public var onData: (UnsafeRawBufferPointer) -> Void = { _ in }
     /// The timer set with ``scheduleTimer(after:)`` fired.
     public var onTimer: () -> Void = {}
+    /// Every byte queued has been handed to the kernel.
+    public var onDrained: () -> Void = {}
     /// The connection is gone (peer closed, error, or ``close()``); called once.
     public var onClose: () -> Void = {}
 
-    /// Reading pauses while this much output waits for a slow reader.
-    public static let outputHighWater = 256 * 1024
+    /// Bytes read from the socket per read callback.
+    public static let maximumSingleRead = 2048
 
     /// Fails when libevent cannot make the idle timer or the bufferevent; `fd` is then still
     /// the caller's to close.
@@ -30,6 +32,11 @@ public final class TCPConnection {
             throw .libevent(call: "bufferevent_socket_new")
         }
         self.bufferEvent = bufferEvent
+        // One read takes at most this much (libevent's default is 16 KiB): a client that
+        // pipelines hundreds of queries is answered over several turns of the loop, so the
+        // other connections (and a new client's one query) wait for at most a few dozen
+        // replies per busy connection, not hundreds. A query is well under 100 bytes.
+        bufferevent_set_max_single_read(bufferEvent, Self.maximumSingleRead)
         bufferevent_setcb(bufferEvent, readTrampoline, writeTrampoline, connectionEventTrampoline, retainedPointer(self))
         bufferevent_enable(bufferEvent, Int16(EV_READ | EV_WRITE))
     }
@@ -40,7 +47,20 @@ public final class TCPConnection {
     public func write(_ bytes: UnsafeRawBufferPointer) {
         guard let bufferEvent, !closing else { return }
         bufferevent_write(bufferEvent, bytes.baseAddress, bytes.count)
-        if evbuffer_get_length(bufferevent_get_output(bufferEvent)) > Self.outputHighWater {
+    }
+
+    /// Bytes queued and not yet handed to the kernel.
+    public var pendingOutput: Int {
+        guard let bufferEvent else { return 0 }
+        return evbuffer_get_length(bufferevent_get_output(bufferEvent))
+    }
+
+    /// Stops or resumes reading (back-pressure on a client that reads its replies slowly).
+    public func setReading(_ reading: Bool) {
+        guard let bufferEvent, !closing else { return }
+        if reading {
+            bufferevent_enable(bufferEvent, Int16(EV_READ))
+        } else {
             bufferevent_disable(bufferEvent, Int16(EV_READ))
         }
     }
@@ -84,13 +104,13 @@ public final class TCPConnection {
     }
 
     func drained() {
-        guard let bufferEvent else { return }
+        guard bufferEvent != nil else { return }
         if closing {
             close()
             return
         }
-        // Output fell back under the mark (the write callback fires when it is empty).
-        bufferevent_enable(bufferEvent, Int16(EV_READ))
+        // The write callback fires when the output is empty (low-water mark 0).
+        onDrained()
     }
 
     func event(_ what: Int16) {

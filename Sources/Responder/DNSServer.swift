@@ -5,9 +5,11 @@ import RecordStore
 /// How the server listens.
 public struct ServerOptions: Sendable {
     public var listen: [SocketAddress]
-    /// RFC 7766 6.2.3: idle connections are closed after this many seconds.
+    /// RFC 7766 6.2.3: a connection is closed this many seconds after its last complete
+    /// query (``TCPConnectionPolicy``).
     public var tcpIdleTimeout: Double
-    /// Connections beyond this many are closed as soon as they are accepted.
+    /// At most this many TCP connections are open: a new one closes the one whose last
+    /// complete query is oldest (``TCPConnectionPolicy``).
     public var maximumTCPConnections: Int
     /// Datagrams per recvmmsg/sendmmsg.
     public var udpBatchSize: Int
@@ -62,11 +64,9 @@ public final class DNSServer {
         let loop = loops[0]
         for address in options.listen {
             let responder = tcpResponder
-            let logger = logger
             tcpListeners.append(
                 try TCPListener(
-                    loop: loop, address: address, onAccept: { responder.accept($0) },
-                    onError: { logger.warning("TCP accept failed", metadata: ["error": "\($0)"]) }))
+                    loop: loop, address: address, onAccept: { responder.accept($0) }, onError: { responder.acceptFailed($0) }))
         }
     }
 
@@ -122,53 +122,89 @@ final class UDPResponder: DatagramHandler {
     func endBatch() { snapshot = nil }
 }
 
-/// TCP: framing, pipelining (each query answered as soon as it is complete), idle timeouts
-/// and the connection cap.
+/// TCP: framing, pipelining (each query answered as soon as it is complete), and the
+/// ``TCPConnectionPolicy``: the cap with eviction, the progress deadline, the output limit.
 final class TCPResponder {
     let processor = QueryProcessor()
     private let publisher: SnapshotPublisher
-    private let options: ServerOptions
     private let logger: Logger
-    private var sessions: [ObjectIdentifier: Session] = [:]
+    private var policy: TCPConnectionPolicy
+    private var sessions: [TCPConnectionPolicy.ConnectionID: Session] = [:]
     private let clock: () -> Double
+    /// Connections closed to make room, for the log line at stop.
+    private(set) var evictions = 0
+    /// Accept failures since the last warning, which is logged at most every 10 seconds.
+    private var acceptFailures = 0
+    private var lastAcceptWarning = -Double.infinity
 
     final class Session {
+        let id: TCPConnectionPolicy.ConnectionID
         let connection: TCPConnection
         var framer = TCPFramer()
-        var deadline: IdleDeadline
-        init(connection: TCPConnection, deadline: IdleDeadline) {
+        var readingPaused = false
+        init(id: TCPConnectionPolicy.ConnectionID, connection: TCPConnection) {
+            self.id = id
             self.connection = connection
-            self.deadline = deadline
         }
     }
 
     init(publisher: SnapshotPublisher, options: ServerOptions, logger: Logger, clock: @escaping () -> Double = EventLoop.monotonicNow) {
         self.publisher = publisher
-        self.options = options
         self.logger = logger
         self.clock = clock
+        policy = TCPConnectionPolicy(maximumConnections: options.maximumTCPConnections, idleTimeout: options.tcpIdleTimeout)
     }
 
     func accept(_ connection: TCPConnection) {
-        guard sessions.count < options.maximumTCPConnections else {
-            logger.debug("TCP connection refused: at the connection cap", metadata: ["cap": "\(options.maximumTCPConnections)"])
-            connection.close()
-            return
+        let now = clock()
+        let admitted = policy.admit(now: now)
+        if let victim = admitted.evict {
+            evict(victim, reason: "at the connection cap")
         }
-        let session = Session(connection: connection, deadline: IdleDeadline(timeout: options.tcpIdleTimeout, now: clock()))
-        let key = ObjectIdentifier(connection)
-        sessions[key] = session
+        let session = Session(id: admitted.id, connection: connection)
+        sessions[admitted.id] = session
         connection.onData = { [unowned self, unowned session] bytes in self.received(bytes, on: session) }
+        connection.onDrained = { [unowned self, unowned session] in self.drained(session) }
         connection.onTimer = { [unowned self, unowned session] in self.timerFired(session) }
-        connection.onClose = { [unowned self] in self.sessions[key] = nil }
-        connection.scheduleTimer(after: options.tcpIdleTimeout)
+        connection.onClose = { [unowned self] in
+            self.sessions[admitted.id] = nil
+            self.policy.remove(admitted.id)
+        }
+        connection.scheduleTimer(after: policy.idleTimeout)
+    }
+
+    /// Out of descriptors (or memory): the connection whose last progress is oldest gives
+    /// its descriptor up, so the next client can be accepted, as at the cap. True when one
+    /// was closed; with none to close the listener rests briefly (``TCPListener``).
+    func acceptFailed(_ error: EventIOError) -> Bool {
+        acceptFailures += 1
+        let now = clock()
+        if now - lastAcceptWarning >= 10 {
+            logger.warning(
+                "TCP accept failed: closing the least recently used connections to make room",
+                metadata: ["error": "\(error)", "failures": "\(acceptFailures)", "open": "\(policy.count)"])
+            lastAcceptWarning = now
+            acceptFailures = 0
+        }
+        guard let victim = policy.leastRecentlyUseful else { return false }
+        evict(victim, reason: "accept failed")
+        return true
+    }
+
+    private func evict(_ id: TCPConnectionPolicy.ConnectionID, reason: String) {
+        evictions += 1
+        logger.trace("closing a TCP connection to make room", metadata: ["reason": "\(reason)"])
+        policy.remove(id)
+        sessions[id]?.connection.close()
+        sessions[id] = nil
     }
 
     private func received(_ bytes: UnsafeRawBufferPointer, on session: Session) {
-        session.deadline.noteActivity(at: clock())
         let snapshot = publisher.snapshot
         var lengthPrefix: [UInt8] = [0, 0]
+        var answered = false
         session.framer.receive(bytes) { message in
+            answered = true
             guard processor.process(message, snapshot: snapshot, transport: .tcp) else { return }
             let reply = processor.reply
             lengthPrefix[0] = UInt8(reply.count >> 8)
@@ -176,13 +212,37 @@ final class TCPResponder {
             lengthPrefix.withUnsafeBytes { session.connection.write($0) }
             reply.withUnsafeBytes { session.connection.write($0) }
         }
+        // Only a complete query is progress: bytes that never finish one do not keep a
+        // connection alive, nor save it from eviction.
+        if answered { policy.noteProgress(session.id, now: clock()) }
+        switch TCPConnectionPolicy.action(forPendingOutput: session.connection.pendingOutput) {
+        case .read:
+            break
+        case .pauseReading:
+            session.readingPaused = true
+            session.connection.setReading(false)
+        case .close:
+            logger.debug("closing a TCP connection whose client does not read its replies")
+            session.connection.close()
+        }
+    }
+
+    private func drained(_ session: Session) {
+        // Every reply sent: the client reads, which is progress too.
+        policy.noteProgress(session.id, now: clock())
+        if session.readingPaused {
+            session.readingPaused = false
+            session.connection.setReading(true)
+        }
     }
 
     private func timerFired(_ session: Session) {
-        if let left = session.deadline.remaining(at: clock()) {
+        guard let deadline = policy.deadline(of: session.id) else { return }
+        let left = deadline - clock()
+        if left > 0 {
             session.connection.scheduleTimer(after: left)
         } else {
-            logger.trace("closing idle TCP connection")
+            logger.trace("closing a TCP connection without a complete query for the idle timeout")
             session.connection.close()
         }
     }

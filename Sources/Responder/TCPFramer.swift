@@ -35,25 +35,3 @@ public struct TCPFramer: Sendable {
         return offset
     }
 }
-
-/// When an idle TCP connection must be closed (RFC 7766 6.2.3): a deadline that moves with
-/// every byte received. The clock is passed in, so tests can drive it.
-public struct IdleDeadline: Sendable {
-    public let timeout: Double
-    public private(set) var lastActivity: Double
-
-    public init(timeout: Double, now: Double) {
-        self.timeout = timeout
-        lastActivity = now
-    }
-
-    public mutating func noteActivity(at now: Double) {
-        lastActivity = max(lastActivity, now)
-    }
-
-    /// Seconds left before the connection counts as idle, or nil once it does.
-    public func remaining(at now: Double) -> Double? {
-        let left = lastActivity + timeout - now
-        return left > 0 ? left : nil
-    }
-}

@@ -73,10 +73,12 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The DNS suffix (the forward zone). Default: with --coder the deployment's, else coder.", valueName: "suffix"))
     var suffix: String?
 
-    @Option(help: ArgumentHelp("Seconds before an idle TCP connection is closed.", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Seconds after its last complete query before a TCP connection is closed.", valueName: "seconds"))
     var tcpIdleTimeout: Double = 5
 
-    @Option(help: ArgumentHelp("TCP connections served at once; more are closed on accept.", valueName: "count"))
+    @Option(
+        help: ArgumentHelp(
+            "TCP connections open at once; a new one closes the one whose last query is oldest (docs/behaviour.md).", valueName: "count"))
     var maxTcpConnections: Int = 256
 
     @Option(
@@ -92,6 +94,14 @@ struct ServeCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Datagrams a second on one UDP socket from which --udp-coalesce-usec applies.", valueName: "rate"))
     var udpCoalesceAbove: Int = 40_000
+
+    @Option(
+        help: ArgumentHelp(
+            "Once the sockets are bound, become this user (start as root to bind port 53). See docs/setup-linux.md.", valueName: "name"))
+    var user: String?
+
+    @Option(help: ArgumentHelp("With --user: the group to become. Default: that user's primary group.", valueName: "name"))
+    var group: String?
 
     @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))
     var logLevel: String = "info"
@@ -164,6 +174,8 @@ struct ServeCommand: ParsableCommand {
             return handler
         }
         let logger = Logger(label: "coderdns")
+        let identity = try privilegeTarget()
+        try prepareStateDirectory(for: identity)
 
         let addresses: [SocketAddress]
         do {
@@ -285,6 +297,7 @@ struct ServeCommand: ParsableCommand {
         } catch {
             throw fail("\(error)", status: 1)
         }
+        try dropPrivileges(to: identity, logger: logger)
         let threads: [LoopThread]
         do {
             threads = try loops.dropFirst().map { (loop: EventLoop) throws(EventIOError) in try LoopThread(running: loop) }

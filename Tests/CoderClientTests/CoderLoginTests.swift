@@ -65,6 +65,20 @@ struct CoderLoginTests {
         #expect(login.warnings.first?.contains("token-value") == false)
     }
 
+    @Test(arguments: [0o620, 0o602, 0o666])
+    func aTokenFileOthersCanWriteIsRefused(mode: Int) throws {
+        let config = try ConfigDirectory(url: "https://coder.example.com", session: "token-value", mode: mode)
+        for tokenFile in [nil, config.path + "/session"] {
+            #expect {
+                try CoderLogin.discover(urlFlag: nil, tokenFile: tokenFile, environment: Self.environment(["CODER_CONFIG_DIR": config.path]))
+            } throws: { error in
+                let text = "\(error)"
+                return text.contains("writable by other users (mode \(String(mode, radix: 8)))") && text.contains("chmod 600")
+                    && !text.contains("token-value") && !text.contains("\n")
+            }
+        }
+    }
+
     @Test func noLoginIsAClearErrorThatNamesWhereItLooked() throws {
         let config = try ConfigDirectory(url: nil, session: nil)
         #expect {

@@ -46,22 +46,3 @@ struct TCPFramerTests {
         #expect(result.pending == 10)
     }
 }
-
-@Suite("TCP idle deadline")
-struct IdleDeadlineTests {
-    @Test func aConnectionIsIdleOnlyAfterTheTimeoutWithoutActivity() {
-        var deadline = IdleDeadline(timeout: 5, now: 100)
-        #expect(deadline.remaining(at: 101) == 4)
-        #expect(deadline.remaining(at: 105) == nil)
-        deadline.noteActivity(at: 104)
-        #expect(deadline.remaining(at: 105) == 4)
-        #expect(deadline.remaining(at: 108.5) == 0.5)
-        #expect(deadline.remaining(at: 109) == nil)
-    }
-
-    @Test func activityFromAnEarlierClockReadingDoesNotMoveTheDeadlineBack() {
-        var deadline = IdleDeadline(timeout: 5, now: 100)
-        deadline.noteActivity(at: 90)
-        #expect(deadline.lastActivity == 100)
-    }
-}

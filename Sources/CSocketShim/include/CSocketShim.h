@@ -1,7 +1,8 @@
 #ifndef CODERDNS_CSOCKETSHIM_H
 #define CODERDNS_CSOCKETSHIM_H
-// The socket calls Swift's Glibc module does not expose (recvmmsg/sendmmsg), and the
-// Linux socket option numbers it lacks. Nothing else lives here.
+// The socket calls Swift's Glibc module does not expose (recvmmsg/sendmmsg), the Linux
+// socket option numbers it lacks, and the variadic calls it cannot import (prctl, the
+// capability system calls) that dropping privileges needs. Nothing else lives here.
 #include <stddef.h>
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -33,4 +34,23 @@ void cdns_batch_set_reply(cdns_batch *batch, int i, size_t length);
 /// skipped and the rest still go: returns how many were skipped, and sets `*last_error` to the
 /// errno of the last one (untouched when none was).
 int cdns_batch_send(cdns_batch *batch, int fd, int received, int *last_error);
+
+/// setresuid/setresgid and getresuid/getresgid (GNU extensions Glibc's module leaves out):
+/// the real, effective and saved ids at once. 0, or -1 and errno.
+int cdns_setresuid(uid_t id);
+int cdns_setresgid(gid_t id);
+int cdns_getresuid(uid_t *real, uid_t *effective, uid_t *saved);
+int cdns_getresgid(gid_t *real, gid_t *effective, gid_t *saved);
+/// Drops every capability from this thread's bounding set (PR_CAPBSET_DROP; needs
+/// CAP_SETPCAP, so call it while still root): 0, or -1 and errno.
+int cdns_drop_capability_bounding_set(void);
+/// Empties this thread's effective, permitted and inheritable capability sets (capset) and its
+/// ambient set: 0, or -1 and errno.
+int cdns_clear_capabilities(void);
+/// PR_SET_NO_NEW_PRIVS: no execve from this thread or its future children can grant
+/// privileges (setuid binaries, file capabilities): 0, or -1 and errno.
+int cdns_set_no_new_privileges(void);
+/// 1 when this thread's effective and permitted capability sets are empty, 0 when not, -1
+/// and errno when they cannot be read.
+int cdns_capabilities_are_empty(void);
 #endif
