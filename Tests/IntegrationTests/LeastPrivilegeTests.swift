@@ -70,7 +70,9 @@ struct LeastPrivilegeTests {
         let parent = try IntegrationEnvironment.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: parent) }
         let directory = parent.appendingPathComponent("state").path
-        try ServerProcess.withServer(arguments: ["--user", "nobody", "--state-dir", directory]) { _ in
+        // A state directory goes with a stream (a control plane that is not there will do).
+        let arguments = ["--user", "nobody", "--state-dir", directory, "--control-plane", "127.0.0.1:9"]
+        try ServerProcess.withServer(arguments: arguments) { _ in
             var status = stat()
             try #require(stat(directory, &status) == 0)
             #expect(status.st_mode & 0o7777 == 0o700, "mode \(String(status.st_mode & 0o7777, radix: 8))")
