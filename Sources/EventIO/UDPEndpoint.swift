@@ -1,6 +1,7 @@
 import CLibevent
 import CSocketShim
 import Glibc
+import Synchronization
 
 /// Answers datagrams for a ``UDPEndpoint``: one call per batch, then one per datagram.
 public protocol DatagramHandler: AnyObject {
@@ -63,7 +64,9 @@ public final class UDPEndpoint {
 
     /// Replies that could not be sent (the kernel refused them: a full socket buffer, a peer
     /// address no datagram can go to); each was skipped and the rest of its batch sent.
-    public private(set) var sendFailures = 0
+    public var sendFailures: Int { sendFailureCounter.value.load(ordering: .relaxed) }
+    /// The same count, readable from any thread while serving (metrics).
+    public let sendFailureCounter = CounterCell()
     /// The errno of the last reply that could not be sent, 0 while none failed.
     public private(set) var lastSendError: Int32 = 0
 
@@ -109,11 +112,17 @@ public final class UDPEndpoint {
             var error: Int32 = 0
             let failed = Int(cdns_batch_send(batch, fd, Int32(received), &error))
             if failed > 0 {
-                sendFailures += failed
+                sendFailureCounter.value.store(sendFailureCounter.value.load(ordering: .relaxed) &+ failed, ordering: .relaxed)
                 lastSendError = error
             }
             if received < cdns_batch_capacity(batch) { return total }
         }
         return total
     }
+}
+
+/// One count that one thread writes (relaxed load and store: plain moves) and any thread reads.
+public final class CounterCell: Sendable {
+    public let value = Atomic<Int>(0)
+    public init() {}
 }

@@ -42,6 +42,17 @@ public enum MetricsExposition {
         family("coderdns_dropped_requests_total", "counter", "Requests dropped without a reply (shorter than a header, or themselves responses).")
         for (transport, counts) in transports { sample("coderdns_dropped_requests_total", [("transport", transport)], Double(counts.dropped)) }
 
+        family("coderdns_udp_send_failures_total", "counter", "UDP replies the kernel refused to send (each skipped, the rest of its batch sent).")
+        sample("coderdns_udp_send_failures_total", [], Double(report.udpSendFailures))
+        family("coderdns_tcp_connections_open", "gauge", "TCP connections open now.")
+        sample("coderdns_tcp_connections_open", [], Double(report.tcpOpen))
+        family("coderdns_tcp_connections_accepted_total", "counter", "TCP connections accepted.")
+        sample("coderdns_tcp_connections_accepted_total", [], Double(report.tcpAccepted))
+        family("coderdns_tcp_connections_evicted_total", "counter", "TCP connections closed to make room (at the cap, or out of descriptors).")
+        sample("coderdns_tcp_connections_evicted_total", [], Double(report.tcpEvicted))
+        family("coderdns_tcp_accept_failures_total", "counter", "accept() failures (out of descriptors or memory).")
+        sample("coderdns_tcp_accept_failures_total", [], Double(report.tcpAcceptFailures))
+
         family("coderdns_start_time_seconds", "gauge", "When the server started, Unix seconds.")
         sample("coderdns_start_time_seconds", [], report.startedAt)
         family("coderdns_snapshot_serial", "gauge", "The SOA serial: snapshots built by this process.")

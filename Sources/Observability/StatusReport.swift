@@ -31,6 +31,11 @@ public struct StatusReport: Sendable {
     public var tcp: QueryCounters
     /// Replies in about the last minute, UDP and TCP together (nil until a minute of samples).
     public var lastMinute: QueryCounters?
+    public var tcpAccepted = 0
+    public var tcpOpen = 0
+    public var tcpEvicted = 0
+    public var tcpAcceptFailures = 0
+    public var udpSendFailures = 0
     public var connections = 0
     public var messagesApplied = 0
     public var messagesRejected = 0

@@ -1,6 +1,7 @@
 import EventIO
 import Logging
 import RecordStore
+import Synchronization
 
 /// How the server listens.
 public struct ServerOptions: Sendable {
@@ -87,7 +88,9 @@ public final class DNSServer {
     /// Every processor's live counters, to be read from any thread while the loops run
     /// (metrics, `coderdns status`): summed when read, never shared while counting.
     public var liveCounters: LiveServerCounters {
-        LiveServerCounters(udp: udpResponders.map(\.processor.liveCounters), tcp: tcpResponder.processor.liveCounters)
+        LiveServerCounters(
+            udp: udpResponders.map(\.processor.liveCounters), tcp: tcpResponder.processor.liveCounters,
+            tcpTransport: tcpResponder.transportCounters, udpEndpoints: udpEndpoints.map(\.sendFailureCounter))
     }
 }
 
@@ -95,6 +98,11 @@ public final class DNSServer {
 public struct LiveServerCounters: Sendable {
     let udp: [LiveQueryCounters]
     let tcp: LiveQueryCounters
+    public let tcpTransport: TCPTransportCounters
+    let udpEndpoints: [CounterCell]
+
+    /// UDP replies the kernel refused to send, all workers.
+    public var udpSendFailures: Int { udpEndpoints.reduce(0) { $0 + $1.value.load(ordering: .relaxed) } }
 
     /// UDP (all workers) and TCP counts now.
     public var snapshot: (udp: QueryCounters, tcp: QueryCounters) {
@@ -131,8 +139,11 @@ final class TCPResponder {
     private var policy: TCPConnectionPolicy
     private var sessions: [TCPConnectionPolicy.ConnectionID: Session] = [:]
     private let clock: () -> Double
+    /// Connections accepted, open, closed to make room, and accept failures: written by this
+    /// responder's thread, readable from any.
+    let transportCounters = TCPTransportCounters()
     /// Connections closed to make room, for the log line at stop.
-    private(set) var evictions = 0
+    var evictions: Int { transportCounters.evicted.load(ordering: .relaxed) }
     /// Accept failures since the last warning, which is logged at most every 10 seconds.
     private var acceptFailures = 0
     private var lastAcceptWarning = -Double.infinity
@@ -163,12 +174,15 @@ final class TCPResponder {
         }
         let session = Session(id: admitted.id, connection: connection)
         sessions[admitted.id] = session
+        transportCounters.bump(transportCounters.accepted)
+        transportCounters.open.store(sessions.count, ordering: .relaxed)
         connection.onData = { [unowned self, unowned session] bytes in self.received(bytes, on: session) }
         connection.onDrained = { [unowned self, unowned session] in self.drained(session) }
         connection.onTimer = { [unowned self, unowned session] in self.timerFired(session) }
         connection.onClose = { [unowned self] in
             self.sessions[admitted.id] = nil
             self.policy.remove(admitted.id)
+            self.transportCounters.open.store(self.sessions.count, ordering: .relaxed)
         }
         connection.scheduleTimer(after: policy.idleTimeout)
     }
@@ -178,6 +192,7 @@ final class TCPResponder {
     /// was closed; with none to close the listener rests briefly (``TCPListener``).
     func acceptFailed(_ error: EventIOError) -> Bool {
         acceptFailures += 1
+        transportCounters.bump(transportCounters.acceptFailures)
         let now = clock()
         if now - lastAcceptWarning >= 10 {
             logger.warning(
@@ -192,11 +207,12 @@ final class TCPResponder {
     }
 
     private func evict(_ id: TCPConnectionPolicy.ConnectionID, reason: String) {
-        evictions += 1
+        transportCounters.bump(transportCounters.evicted)
         logger.trace("closing a TCP connection to make room", metadata: ["reason": "\(reason)"])
         policy.remove(id)
         sessions[id]?.connection.close()
         sessions[id] = nil
+        transportCounters.open.store(sessions.count, ordering: .relaxed)
     }
 
     private func received(_ bytes: UnsafeRawBufferPointer, on session: Session) {
@@ -245,5 +261,17 @@ final class TCPResponder {
             logger.trace("closing a TCP connection without a complete query for the idle timeout")
             session.connection.close()
         }
+    }
+}
+
+/// TCP connection counts kept by the TCP responder's thread (single writer, relaxed).
+public final class TCPTransportCounters: Sendable {
+    public let accepted = Atomic<Int>(0)
+    public let open = Atomic<Int>(0)
+    public let evicted = Atomic<Int>(0)
+    public let acceptFailures = Atomic<Int>(0)
+
+    func bump(_ counter: borrowing Atomic<Int>) {
+        counter.store(counter.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
     }
 }

@@ -424,6 +424,11 @@ struct ServeCommand: ParsableCommand {
                     now: ControlPlaneClient.wallClock(), startedAt: startedAt, listen: listen, sourceKind: kind, source: source,
                     snapshot: publisher.snapshot, udp: udp, tcp: tcp)
                 report.fileLoadedAt = fileLoadedAt.value
+                report.tcpAccepted = counters.tcpTransport.accepted.load(ordering: .relaxed)
+                report.tcpOpen = counters.tcpTransport.open.load(ordering: .relaxed)
+                report.tcpEvicted = counters.tcpTransport.evicted.load(ordering: .relaxed)
+                report.tcpAcceptFailures = counters.tcpTransport.acceptFailures.load(ordering: .relaxed)
+                report.udpSendFailures = counters.udpSendFailures
                 if let statistics {
                     report.sourceState = statistics.source.withLock { $0 }
                     report.connections = statistics.connections.load(ordering: .relaxed)

@@ -58,6 +58,8 @@ struct ObservabilityTests {
             #expect(delta(#"coderdns_queries_by_type_total{transport="udp",type="A"}"#) == 1)
             #expect(delta(#"coderdns_queries_by_type_total{transport="tcp",type="AAAA"}"#) == 1)
             #expect(delta(#"coderdns_dropped_requests_total{transport="udp"}"#) == 1)
+            #expect(delta("coderdns_tcp_connections_accepted_total") == 1)
+            #expect(after["coderdns_tcp_connections_evicted_total"] == 0)
             let samples = after
             #expect(samples["coderdns_snapshot_names"] == 8)
             #expect(samples["coderdns_snapshot_agents"] == 3)
