@@ -74,6 +74,25 @@ public final class TCPConnection {
         onClose()
     }
 
+    /// At shutdown, with the loop no longer running: hands queued replies to the kernel,
+    /// waiting for the socket to take them until `deadline` (monotonic seconds). True when
+    /// everything went.
+    @discardableResult
+    public func flushPendingOutput(until deadline: Double) -> Bool {
+        guard let bufferEvent else { return true }
+        let output = bufferevent_get_output(bufferEvent)
+        let fd = bufferevent_getfd(bufferEvent)
+        while evbuffer_get_length(output) > 0 {
+            if evbuffer_write(output, fd) < 0 && errno != EAGAIN && errno != EINTR { return false }
+            guard evbuffer_get_length(output) > 0 else { break }
+            let left = deadline - EventLoop.monotonicNow()
+            guard left > 0 else { return false }
+            var waiting = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            _ = poll(&waiting, 1, Int32(min(left, 1) * 1000) + 1)
+        }
+        return true
+    }
+
     /// Stops reading and closes once queued output is sent (a peer that half-closed after
     /// its last query still gets every answer).
     public func closeWhenFlushed() {

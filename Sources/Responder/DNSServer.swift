@@ -85,6 +85,12 @@ public final class DNSServer {
         (udpResponders.map(\.processor.counters).reduce(QueryCounters(), +), tcpResponder.processor.counters)
     }
 
+    /// At shutdown, once the loops have stopped: the replies to queries already read that are
+    /// still queued on TCP connections are sent, within `seconds` for all of them.
+    public func flushTCPReplies(within seconds: Double) {
+        tcpResponder.flushAll(until: EventLoop.monotonicNow() + seconds)
+    }
+
     /// Every processor's live counters, to be read from any thread while the loops run
     /// (metrics, `coderdns status`): summed when read, never shared while counting.
     public var liveCounters: LiveServerCounters {
@@ -204,6 +210,10 @@ final class TCPResponder {
         guard let victim = policy.leastRecentlyUseful else { return false }
         evict(victim, reason: "accept failed")
         return true
+    }
+
+    func flushAll(until deadline: Double) {
+        for session in sessions.values { session.connection.flushPendingOutput(until: deadline) }
     }
 
     private func evict(_ id: TCPConnectionPolicy.ConnectionID, reason: String) {

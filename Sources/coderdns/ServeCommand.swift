@@ -342,6 +342,9 @@ struct ServeCommand: ParsableCommand {
         signal(SIGINT, SIG_DFL)
         SystemdNotify.send("STOPPING=1")
         for thread in threads { thread.join() }
+        // Replies to queries already read go out before the sockets close (at most half a
+        // second: a client that does not read loses its replies, not our exit).
+        server.flushTCPReplies(within: 0.5)
         observability?.shutdown()
         client?.stop()
         let counters = server.counters

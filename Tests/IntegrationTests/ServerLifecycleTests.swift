@@ -132,6 +132,29 @@ struct ServerLifecycleTests {
         #expect(server.waitForExit(timeout: 3) == .exited(0))
     }
 
+    /// SIGTERM while a client has pipelined queries: every query the server had read is
+    /// answered (the replies still queued are sent before the sockets close), then exit 0.
+    @Test func sigtermDuringPipelinedTCPQueriesAnswersEveryQueryAlreadyRead() throws {
+        let server = try ServerProcess.serve()
+        defer { server.stop() }
+        let tcp = try RawSocket(.tcp, to: .ipv4, port: server.port)
+        var batch: [UInt8] = []
+        for id in 1...300 { batch += DNSQuery.framed(try DNSQuery.bytes(id: UInt16(id), name: "myws.coder", type: .aaaa)) }
+        try tcp.send(batch)
+        _ = try tcp.receiveMessage()
+        server.send(signal: SIGTERM)
+        var received = 1
+        while (try? tcp.receiveMessage(timeout: 3)) != nil { received += 1 }
+        #expect(server.waitForExit(timeout: 3) == .exited(0), "\(server.endDescription)")
+        // What the server says it answered over TCP, all of which the client must have.
+        let stopped = server.standardErrorLines.last { $0.hasSuffix(" stopped") } ?? ""
+        let answered = stopped.firstRange(of: "tcp=QueryCounters(noError: ").map { range in
+            Int(stopped[range.upperBound...].prefix { $0.isNumber }) ?? -1
+        }
+        #expect(answered == received, "the server answered \(answered ?? -1), the client got \(received): \(stopped)")
+        #expect(received > 1)
+    }
+
     /// A parent may start the server with signals blocked (Foundation's `Process` does, from a
     /// Dispatch thread); blocked signals survive exec. A server that stops on SIGTERM and
     /// reloads on SIGHUP has to unblock them itself.
