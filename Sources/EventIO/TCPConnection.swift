@@ -82,14 +82,24 @@ public final class TCPConnection {
         guard let bufferEvent else { return true }
         let output = bufferevent_get_output(bufferEvent)
         let fd = bufferevent_getfd(bufferEvent)
-        while evbuffer_get_length(output) > 0 {
-            if evbuffer_write(output, fd) < 0 && errno != EAGAIN && errno != EINTR { return false }
-            guard evbuffer_get_length(output) > 0 else { break }
+        let length = evbuffer_get_length(output)
+        // Sent with send(2) rather than evbuffer_write: the bufferevent may hold its output
+        // frozen for a write it meant to do on the loop's next turn, which will not come.
+        guard length > 0, let bytes = evbuffer_pullup(output, -1) else { return true }
+        var offset = 0
+        while offset < length {
+            let sent = Glibc.send(fd, bytes + offset, length - offset, Int32(MSG_NOSIGNAL))
+            if sent > 0 {
+                offset += sent
+                continue
+            }
+            guard sent < 0, errno == EAGAIN || errno == EINTR else { return false }
             let left = deadline - EventLoop.monotonicNow()
             guard left > 0 else { return false }
             var waiting = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
             _ = poll(&waiting, 1, Int32(min(left, 1) * 1000) + 1)
         }
+        evbuffer_drain(output, offset)
         return true
     }
 

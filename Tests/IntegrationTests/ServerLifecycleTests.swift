@@ -151,7 +151,7 @@ struct ServerLifecycleTests {
         let answered = stopped.firstRange(of: "tcp=QueryCounters(noError: ").map { range in
             Int(stopped[range.upperBound...].prefix { $0.isNumber }) ?? -1
         }
-        #expect(answered == received, "the server answered \(answered ?? -1), the client got \(received): \(stopped)")
+        #expect(answered == received, "the server answered \(answered ?? -1), the client got \(received): \(server.standardError)")
         #expect(received > 1)
     }
 
