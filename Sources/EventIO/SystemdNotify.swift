@@ -1,3 +1,4 @@
+import CSocketShim
 import Glibc
 
 /// sd_notify(3) without libsystemd: one datagram to the unix socket in `$NOTIFY_SOCKET`

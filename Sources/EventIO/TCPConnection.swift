@@ -1,4 +1,5 @@
 import CLibevent
+import CSocketShim
 import Glibc
 
 /// One accepted TCP connection over a libevent bufferevent: bytes in, bytes out, a timer.
