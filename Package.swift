@@ -65,7 +65,7 @@ let package = Package(
         .target(
             name: "Observability",
             dependencies: [
-                "Responder", "RecordStore", "ControlPlane",
+                "Responder", "RecordStore", "ControlPlane", "EventIO",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

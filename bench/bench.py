@@ -274,12 +274,12 @@ class Server:
 
 
 class CoderDNS(Server):
-    def __init__(self, directory, binary, workers=1, coalesce=True):
+    def __init__(self, directory, binary, workers=1, coalesce=True, label=None):
         super().__init__(directory)
         self.binary = binary
         self.workers = workers
         self.coalesce = coalesce
-        self.label = ("coderdns" if workers == 1 else f"coderdns-w{workers}") + ("" if coalesce else "-eager")
+        self.label = label or (("coderdns" if workers == 1 else f"coderdns-w{workers}") + ("" if coalesce else "-eager"))
 
     def argv(self):
         # -eager: every datagram read on readiness, as before UDP coalescing (the default).
@@ -613,6 +613,8 @@ def main():
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rates", default="20000,60000")
     parser.add_argument("--servers", default="coderdns,coderdns-eager,knotd,nsd")
+    parser.add_argument("--baseline", help="another coderdns binary, measured as coderdns-baseline in the same rounds "
+                        "(add coderdns-baseline to --servers): an A/B of two builds")
     parser.add_argument("--no-extras", action="store_true", help="skip the reload and --workers runs")
     parser.add_argument("--output", default=os.path.join(REPO, "docs"), help="where benchmarks.md/.png go")
     args = parser.parse_args()
@@ -636,6 +638,7 @@ def main():
         servers = {
             "coderdns": CoderDNS(directory, args.coderdns),
             "coderdns-eager": CoderDNS(directory, args.coderdns, coalesce=False),
+            "coderdns-baseline": CoderDNS(directory, args.baseline or args.coderdns, label="coderdns-baseline"),
             "knotd": Knot(directory),
             "nsd": NSD(directory),
         }

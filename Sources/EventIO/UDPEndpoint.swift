@@ -67,6 +67,8 @@ public final class UDPEndpoint {
     public var sendFailures: Int { sendFailureCounter.value.load(ordering: .relaxed) }
     /// The same count, readable from any thread while serving (metrics).
     public let sendFailureCounter = CounterCell()
+    /// How long each batch took, read to replies sent.
+    public let latency = LatencyHistogram()
     /// The errno of the last reply that could not be sent, 0 while none failed.
     public private(set) var lastSendError: Int32 = 0
 
@@ -99,18 +101,22 @@ public final class UDPEndpoint {
         for _ in 0..<Self.batchesPerWakeup {
             let received = Int(cdns_batch_receive(batch, fd))
             guard received > 0 else { return total }
+            let started = EventLoop.monotonicNow()
             total += received
             handler.beginBatch()
+            var answered = 0
             for index in 0..<received {
                 var length = 0
                 let data = cdns_batch_datagram(batch, Int32(index), &length)!
                 let reply = UnsafeMutableRawBufferPointer(start: cdns_batch_reply_buffer(batch, Int32(index)), count: replySize)
                 let replyLength = handler.handle(UnsafeRawBufferPointer(start: data, count: length), reply: reply)
                 cdns_batch_set_reply(batch, Int32(index), replyLength)
+                if replyLength > 0 { answered += 1 }
             }
             handler.endBatch()
             var error: Int32 = 0
             let failed = Int(cdns_batch_send(batch, fd, Int32(received), &error))
+            latency.observe(EventLoop.monotonicNow() - started, count: answered)
             if failed > 0 {
                 sendFailureCounter.value.store(sendFailureCounter.value.load(ordering: .relaxed) &+ failed, ordering: .relaxed)
                 lastSendError = error

@@ -1,3 +1,4 @@
+import EventIO
 import Responder
 
 /// The Prometheus text exposition format (version 0.0.4) of a ``StatusReport``.
@@ -42,6 +43,17 @@ public enum MetricsExposition {
         family("coderdns_dropped_requests_total", "counter", "Requests dropped without a reply (shorter than a header, or themselves responses).")
         for (transport, counts) in transports { sample("coderdns_dropped_requests_total", [("transport", transport)], Double(counts.dropped)) }
 
+        family(
+            "coderdns_answer_duration_seconds", "histogram",
+            "Time from reading a batch of queries (a recvmmsg, or a TCP read) to handing their replies to the kernel, counted per query.")
+        var cumulative = 0
+        for (index, bound) in LatencyHistogram.bounds.enumerated() {
+            cumulative += report.latency.buckets[index]
+            sample("coderdns_answer_duration_seconds_bucket", [("le", String(bound))], Double(cumulative))
+        }
+        sample("coderdns_answer_duration_seconds_bucket", [("le", "+Inf")], Double(report.latency.count))
+        sample("coderdns_answer_duration_seconds_sum", [], report.latency.sum)
+        sample("coderdns_answer_duration_seconds_count", [], Double(report.latency.count))
         family("coderdns_udp_send_failures_total", "counter", "UDP replies the kernel refused to send (each skipped, the rest of its batch sent).")
         sample("coderdns_udp_send_failures_total", [], Double(report.udpSendFailures))
         family("coderdns_tcp_connections_open", "gauge", "TCP connections open now.")

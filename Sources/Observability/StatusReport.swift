@@ -1,4 +1,5 @@
 import ControlPlane
+import EventIO
 import RecordStore
 import Responder
 
@@ -36,6 +37,8 @@ public struct StatusReport: Sendable {
     public var tcpEvicted = 0
     public var tcpAcceptFailures = 0
     public var udpSendFailures = 0
+    /// Per-batch answer latency, UDP and TCP (``EventIO/LatencyHistogram``).
+    public var latency = LatencyHistogram.Snapshot()
     public var connections = 0
     public var messagesApplied = 0
     public var messagesRejected = 0

@@ -96,7 +96,8 @@ public final class DNSServer {
     public var liveCounters: LiveServerCounters {
         LiveServerCounters(
             udp: udpResponders.map(\.processor.liveCounters), tcp: tcpResponder.processor.liveCounters,
-            tcpTransport: tcpResponder.transportCounters, udpEndpoints: udpEndpoints.map(\.sendFailureCounter))
+            tcpTransport: tcpResponder.transportCounters, udpEndpoints: udpEndpoints.map(\.sendFailureCounter),
+            latencies: udpEndpoints.map(\.latency) + [tcpResponder.latency])
     }
 }
 
@@ -106,6 +107,10 @@ public struct LiveServerCounters: Sendable {
     let tcp: LiveQueryCounters
     public let tcpTransport: TCPTransportCounters
     let udpEndpoints: [CounterCell]
+    let latencies: [LatencyHistogram]
+
+    /// Answer latency, UDP and TCP together (``LatencyHistogram``).
+    public var latency: LatencyHistogram.Snapshot { latencies.map(\.snapshot).reduce(LatencyHistogram.Snapshot(), +) }
 
     /// UDP replies the kernel refused to send, all workers.
     public var udpSendFailures: Int { udpEndpoints.reduce(0) { $0 + $1.value.load(ordering: .relaxed) } }
@@ -148,6 +153,8 @@ final class TCPResponder {
     /// Connections accepted, open, closed to make room, and accept failures: written by this
     /// responder's thread, readable from any.
     let transportCounters = TCPTransportCounters()
+    /// How long each read took to answer, read to replies queued.
+    let latency = LatencyHistogram()
     /// Connections closed to make room, for the log line at stop.
     var evictions: Int { transportCounters.evicted.load(ordering: .relaxed) }
     /// Accept failures since the last warning, which is logged at most every 10 seconds.
@@ -226,6 +233,9 @@ final class TCPResponder {
     }
 
     private func received(_ bytes: UnsafeRawBufferPointer, on session: Session) {
+        let started = clock()
+        let answeredBefore = processor.liveCounters.answeredCount
+        defer { latency.observe(clock() - started, count: processor.liveCounters.answeredCount - answeredBefore) }
         let snapshot = publisher.snapshot
         var lengthPrefix: [UInt8] = [0, 0]
         var answered = false

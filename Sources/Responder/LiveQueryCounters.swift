@@ -63,6 +63,13 @@ public final class LiveQueryCounters: Sendable {
         }
     }
 
+    /// Replies counted so far (every RCODE), for the latency of one read.
+    var answeredCount: Int {
+        noError.load(ordering: .relaxed) &+ nameError.load(ordering: .relaxed) &+ serverFailure.load(ordering: .relaxed)
+            &+ refused.load(ordering: .relaxed) &+ formatError.load(ordering: .relaxed) &+ notImplemented.load(ordering: .relaxed)
+            &+ badVersion.load(ordering: .relaxed)
+    }
+
     /// The counts now.
     public var snapshot: QueryCounters {
         var counts = QueryCounters()

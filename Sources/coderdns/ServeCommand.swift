@@ -432,6 +432,7 @@ struct ServeCommand: ParsableCommand {
                 report.tcpEvicted = counters.tcpTransport.evicted.load(ordering: .relaxed)
                 report.tcpAcceptFailures = counters.tcpTransport.acceptFailures.load(ordering: .relaxed)
                 report.udpSendFailures = counters.udpSendFailures
+                report.latency = counters.latency
                 if let statistics {
                     report.sourceState = statistics.source.withLock { $0 }
                     report.connections = statistics.connections.load(ordering: .relaxed)

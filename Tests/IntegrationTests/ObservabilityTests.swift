@@ -59,6 +59,10 @@ struct ObservabilityTests {
             #expect(delta(#"coderdns_queries_by_type_total{transport="tcp",type="AAAA"}"#) == 1)
             #expect(delta(#"coderdns_dropped_requests_total{transport="udp"}"#) == 1)
             #expect(delta("coderdns_tcp_connections_accepted_total") == 1)
+            // Every answered query is in the latency histogram once (the dropped one is not).
+            #expect(delta("coderdns_answer_duration_seconds_count") == 8)
+            #expect(delta(#"coderdns_answer_duration_seconds_bucket{le="+Inf"}"#) == 8)
+            #expect(delta("coderdns_answer_duration_seconds_sum") > 0)
             #expect(after["coderdns_tcp_connections_evicted_total"] == 0)
             let samples = after
             #expect(samples["coderdns_snapshot_names"] == 8)
