@@ -282,10 +282,12 @@ class CoderDNS(Server):
         self.label = label or (("coderdns" if workers == 1 else f"coderdns-w{workers}") + ("" if coalesce else "-eager"))
 
     def argv(self):
-        # -eager: every datagram read on readiness, as before UDP coalescing (the default).
+        # As the README starts it: the data and the address, nothing else. The server is pinned
+        # to one CPU, so its default worker count (the CPUs it may use) is 1. Extra columns only:
+        # -w2 (--workers 2) and -eager (every datagram read on readiness, --udp-coalesce-usec 0).
+        extra = [] if self.workers == 1 else ["--workers", str(self.workers)]
         return [self.binary, "serve", "--snapshot", os.path.join(self.directory, "state.json"),
-                "--owner", OWNER, "--listen", f"[{ADDRESS}]:53", "--workers", str(self.workers),
-                "--log-level", "info"] + ([] if self.coalesce else ["--udp-coalesce-usec", "0"])
+                "--owner", OWNER, "--listen", f"[{ADDRESS}]:53"] + extra + ([] if self.coalesce else ["--udp-coalesce-usec", "0"])
 
 
 class Knot(Server):

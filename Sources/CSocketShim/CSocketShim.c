@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "CSocketShim.h"
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -181,4 +182,11 @@ int cdns_capabilities_are_empty(void) {
         if (data[i].effective != 0 || data[i].permitted != 0) return 0;
     }
     return 1;
+}
+
+int cdns_available_cpus(void) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return -1;
+    return CPU_COUNT(&set);
 }

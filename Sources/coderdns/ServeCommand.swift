@@ -82,7 +82,9 @@ struct ServeCommand: ParsableCommand {
     var maxTcpConnections: Int = 256
 
     @Option(
-        help: ArgumentHelp("Worker threads, each with its own SO_REUSEPORT UDP socket per address. Default: the number of cores.", valueName: "count")
+        help: ArgumentHelp(
+            "Worker threads, each with its own SO_REUSEPORT UDP socket per address. Default: the CPUs the process may use (its affinity, its cgroup CPU quota).",
+            valueName: "count")
     )
     var workers: Int?
 
@@ -266,7 +268,7 @@ struct ServeCommand: ParsableCommand {
 
         EventLoop.ignoreSIGPIPE()
         EventLoop.enableThreads()
-        let workerCount = workers ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let workerCount = workers ?? AvailableCPUs.count()
         let loops: [EventLoop]
         let server: DNSServer
         do {

@@ -155,6 +155,21 @@ struct ServerLifecycleTests {
         #expect(received > 1)
     }
 
+    /// A server confined to one CPU (here by taskset) runs one worker unless told otherwise:
+    /// a second event loop on the same CPU would only cost switches.
+    @Test func theDefaultWorkerCountFollowsTheCPUsTheProcessMayUse() throws {
+        let port = IntegrationEnvironment.nextPort()
+        let server = try ServerProcess(
+            executable: "/usr/bin/taskset",
+            arguments: [
+                "-c", "0", IntegrationEnvironment.binary, "serve", "--owner", "alice", "--listen", "127.0.0.1:\(port)", "--snapshot",
+                IntegrationEnvironment.demoSnapshot,
+            ], port: port)
+        defer { server.stop() }
+        #expect(server.waitForLogLine(where: ServerProcess.isServingLine))
+        #expect(server.standardErrorLines.contains { $0.hasSuffix(" serving") && $0.contains("workers=1 ") }, "\(server.standardError)")
+    }
+
     /// A parent may start the server with signals blocked (Foundation's `Process` does, from a
     /// Dispatch thread); blocked signals survive exec. A server that stops on SIGTERM and
     /// reloads on SIGHUP has to unblock them itself.
