@@ -24,6 +24,11 @@ public final class UDPEndpoint {
     /// Fires ``UDPCoalescing/delay`` after a drain while the socket is busy.
     private var timer: EventHandle?
     private var coalescing: UDPCoalescing
+    /// Datagrams read by every socket of the process, so that coalescing follows the load the
+    /// whole process sees, not this socket's share of it (SO_REUSEPORT's hash splits a few
+    /// busy clients unevenly between sockets).
+    private let processLoad: DatagramTally
+    private var processLoadSeen = 0
 
     /// How many batches one wake-up may take before letting other events run.
     private static let batchesPerWakeup = 8
@@ -34,9 +39,11 @@ public final class UDPEndpoint {
     ///   - coalescing: when a busy socket is read on a timer instead (``UDPCoalescing``).
     public init(
         loop: EventLoop, address: SocketAddress, handler: DatagramHandler, batchSize: Int = 32,
-        receiveSize: Int = 65535, replySize: Int = 65535, reusePort: Bool = false, coalescing: UDPCoalescing = .disabled
+        receiveSize: Int = 65535, replySize: Int = 65535, reusePort: Bool = false, coalescing: UDPCoalescing = .disabled,
+        processLoad: DatagramTally = DatagramTally()
     ) throws(EventIOError) {
         self.address = address
+        self.processLoad = processLoad
         self.handler = handler
         self.replySize = replySize
         self.coalescing = coalescing
@@ -79,8 +86,12 @@ public final class UDPEndpoint {
     private func drain() {
         let count = receiveAndAnswer()
         guard coalescing.isEnabled else { return }
+        // What the whole process read since this socket last looked, this drain included.
+        let total = processLoad.add(count)
+        let processCount = total - processLoadSeen
+        processLoadSeen = total
         let before = coalescing.mode
-        let mode = coalescing.drained(count, at: EventLoop.monotonicNow())
+        let mode = coalescing.drained(processCount, at: EventLoop.monotonicNow())
         switch (before, mode) {
         case (.onReadiness, .onTimer):
             readEvent?.remove()
@@ -131,4 +142,16 @@ public final class UDPEndpoint {
 public final class CounterCell: Sendable {
     public let value = Atomic<Int>(0)
     public init() {}
+}
+
+/// Datagrams read by all of a process's UDP sockets: one atomic add per wake-up (not per
+/// datagram), shared by the worker threads.
+public final class DatagramTally: Sendable {
+    private let total = Atomic<Int>(0)
+    public init() {}
+
+    /// Adds `count` and returns the new total.
+    func add(_ count: Int) -> Int {
+        total.add(count, ordering: .relaxed).newValue
+    }
 }

@@ -51,6 +51,8 @@ public final class DNSServer {
     public init(loops: [EventLoop], publisher: SnapshotPublisher, options: ServerOptions, logger: Logger) throws(EventIOError) {
         precondition(!loops.isEmpty, "a server needs an event loop")
         tcpResponder = TCPResponder(publisher: publisher, options: options, logger: logger)
+        // Coalescing decides on the load of every socket together.
+        let processLoad = DatagramTally()
         for loop in loops {
             let responder = UDPResponder(publisher: publisher)
             udpResponders.append(responder)
@@ -59,7 +61,8 @@ public final class DNSServer {
                     try UDPEndpoint(
                         loop: loop, address: address, handler: responder, batchSize: options.udpBatchSize,
                         receiveSize: ServerOptions.udpReceiveSize, replySize: QueryProcessor.maximumUDPPayload, reusePort: loops.count > 1,
-                        coalescing: UDPCoalescing(delay: options.udpCoalesceDelay, enterRate: options.udpCoalesceRate)))
+                        coalescing: UDPCoalescing(delay: options.udpCoalesceDelay, enterRate: options.udpCoalesceRate),
+                        processLoad: processLoad))
             }
         }
         let loop = loops[0]

@@ -94,7 +94,9 @@ struct ServeCommand: ParsableCommand {
             valueName: "microseconds"))
     var udpCoalesceUsec: Int = 100
 
-    @Option(help: ArgumentHelp("Datagrams a second on one UDP socket from which --udp-coalesce-usec applies.", valueName: "rate"))
+    @Option(
+        help: ArgumentHelp(
+            "Datagrams a second read by the whole process (every UDP socket) from which --udp-coalesce-usec applies.", valueName: "rate"))
     var udpCoalesceAbove: Int = 40_000
 
     @Option(
