@@ -383,7 +383,9 @@ struct ControlPlaneIntegrationTests {
     /// dialed again, and the old data keeps serving.
     @Test func aMessageOfExactly64MiBIsAppliedAndOneByteMoreIsRefused() throws {
         let controlPlane = try ControlPlaneStandIn()
-        try ServerProcess.withServer(snapshot: nil, arguments: ["--control-plane", controlPlane.endpoint]) { server in
+        let metricsPort = IntegrationEnvironment.nextPort()
+        let arguments = ["--control-plane", controlPlane.endpoint, "--metrics-listen", "127.0.0.1:\(metricsPort)"]
+        try ServerProcess.withServer(snapshot: nil, arguments: arguments) { server in
             let connection = try controlPlane.accept()
             try connection.send(WorkspaceUpdate(snapshotOf: TestStates.state(["alpha"])))
             #expect(Self.waitFor(server.port, "alpha.coder", .noError))
@@ -411,6 +413,10 @@ struct ControlPlaneIntegrationTests {
             #expect(again.request.isEmpty, "redialed with a fresh request")
             #expect(try Self.reply(server.port, "alpha.coder").rcode == .noError)
             #expect(try Self.reply(server.port, "beta.coder").rcode == .noError)
+            // Counted as a rejected message, as bytes that do not decode are (issue 13: it was not).
+            let samples = try ObservabilityTests.scrape(metricsPort).samples
+            #expect(samples[#"coderdns_source_messages_rejected_total{kind="control-plane"}"#] == 1, "\(samples)")
+            #expect(samples[#"coderdns_source_messages_applied_total{kind="control-plane"}"#] == 2, "\(samples)")
         }
     }
 
