@@ -192,6 +192,7 @@ public final class ControlPlaneClient: Sendable {
         /// backs off to the maximum at once.
         mutating func report(_ failure: FeedFailure) {
             client.statistics.source.withLock { $0.lastError = failure.message }
+            if failure.isRejectedMessage { client.statistics.messagesRejected.add(1, ordering: .relaxed) }
             let metadata: Logger.Metadata = ["source": "\(client.feed.destination)"]
             switch failure.severity {
             case .routine: logger.info("\(failure.message); names keep serving, redialing", metadata: metadata)

@@ -144,7 +144,7 @@ public final class DelimitedFeed: UpdateFeed {
                 do {
                     while let message = try framer.nextMessage() { messages.append(message) }
                 } catch {
-                    return FeedFailure("control-plane stream from \(endpoint) is not delimited protobuf: \(error)")
+                    return FeedFailure("control-plane stream from \(endpoint) is not delimited protobuf: \(error)", isRejectedMessage: true)
                 }
             }
         }

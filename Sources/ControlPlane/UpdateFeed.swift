@@ -43,11 +43,15 @@ public struct FeedFailure: Error, Sendable, Equatable, CustomStringConvertible {
     /// Retrying soon will not help (a bad login, a coderd too old): back off to the maximum
     /// at once instead of retrying tightly.
     public var isPermanent: Bool
+    /// The stream's framing failed (a length over the cap, a bad length prefix): a message
+    /// is rejected whole, and counted as one (docs/control-plane.md, "Bad messages").
+    public var isRejectedMessage: Bool
 
-    public init(_ message: String, severity: Severity = .problem, isPermanent: Bool = false) {
+    public init(_ message: String, severity: Severity = .problem, isPermanent: Bool = false, isRejectedMessage: Bool = false) {
         self.message = message
         self.severity = severity
         self.isPermanent = isPermanent
+        self.isRejectedMessage = isRejectedMessage
     }
 
     public var description: String { message }

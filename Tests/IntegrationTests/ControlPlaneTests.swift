@@ -348,6 +348,78 @@ struct ControlPlaneIntegrationTests {
         return Int(number) ?? -1
     }
 
+    /// Connections that end before any message grow the redial delay (from 50 ms, doubling);
+    /// one that delivers a message resets it, so its drop is redialed at once. Observed as the
+    /// time from each drop to the next accept; only relations are asserted, not figures.
+    @Test func aDeliveredMessageResetsTheBackoffAndEmptyConnectionsGrowIt() throws {
+        let controlPlane = try ControlPlaneStandIn()
+        try ServerProcess.withServer(snapshot: nil, arguments: ["--control-plane", controlPlane.endpoint]) { server in
+            var connection = try controlPlane.accept()
+            // Five connections that end with nothing sent: delays drawn from [25, 50] ms,
+            // [50, 100], [100, 200], [200, 400], [400, 800].
+            var emptyGaps: [Double] = []
+            for _ in 0..<5 {
+                let dropped = monotonicSeconds()
+                connection.drop()
+                connection = try controlPlane.accept()
+                emptyGaps.append(monotonicSeconds() - dropped)
+            }
+            // This one delivers a snapshot; its drop is redialed within [25, 50] ms again
+            // (without the reset: [800, 1600]).
+            try connection.send(WorkspaceUpdate(snapshotOf: TestStates.state(["alpha"])))
+            #expect(Self.waitFor(server.port, "alpha.coder", .noError))
+            let dropped = monotonicSeconds()
+            connection.drop()
+            connection = try controlPlane.accept()
+            let afterMessage = monotonicSeconds() - dropped
+            #expect(emptyGaps[4] > 2 * emptyGaps[0], "gaps after empty connections: \(emptyGaps)")
+            #expect(emptyGaps[4] > emptyGaps[2], "gaps after empty connections: \(emptyGaps)")
+            #expect(afterMessage < emptyGaps[4] / 2, "after a message: \(afterMessage) s; after empty connections: \(emptyGaps)")
+        }
+    }
+
+    /// Delimited framing's cap at its boundary: a message of exactly 64 MiB is accepted and
+    /// applied; a length of 64 MiB + 1 is refused at its prefix, the connection closed and
+    /// dialed again, and the old data keeps serving.
+    @Test func aMessageOfExactly64MiBIsAppliedAndOneByteMoreIsRefused() throws {
+        let controlPlane = try ControlPlaneStandIn()
+        let metricsPort = IntegrationEnvironment.nextPort()
+        let arguments = ["--control-plane", controlPlane.endpoint, "--metrics-listen", "127.0.0.1:\(metricsPort)"]
+        try ServerProcess.withServer(snapshot: nil, arguments: arguments) { server in
+            let connection = try controlPlane.accept()
+            try connection.send(WorkspaceUpdate(snapshotOf: TestStates.state(["alpha"])))
+            #expect(Self.waitFor(server.port, "alpha.coder", .noError))
+
+            // A diff upserting beta, padded to 64 MiB with an unknown field (number 100, wire
+            // type 2: tag 0xA2 0x06, a 4-byte length, zeros), which decoding skips.
+            let cap = 64 << 20
+            var message = WorkspaceUpdate(snapshotOf: TestStates.state(["beta"], pair: false)).serializedBytes()
+            let padding = cap - message.count - 2 - 4
+            message += [0xA2, 0x06]
+            message += [UInt8(padding & 0x7F | 0x80), UInt8(padding >> 7 & 0x7F | 0x80), UInt8(padding >> 14 & 0x7F | 0x80), UInt8(padding >> 21)]
+            message += [UInt8](repeating: 0, count: padding)
+            #expect(message.count == cap)
+            let framed = DelimitedFramer.frame(message)
+            #expect(Array(framed.prefix(4)) == [0x80, 0x80, 0x80, 0x20], "the prefix says 64 MiB")
+            try connection.sendRaw(framed)
+            #expect(Self.waitFor(server.port, "beta.coder", .noError, timeout: 20), "\(server.standardError)")
+            #expect(!connection.waitForClose(timeout: 0.3), "a 64 MiB message keeps the connection")
+
+            // 64 MiB + 1: refused as soon as the prefix is read.
+            try connection.sendRaw([0x81, 0x80, 0x80, 0x20])
+            #expect(connection.waitForClose(timeout: 5), "a length over the cap closes the connection")
+            #expect(server.waitForLogLine { $0.contains("message of \(cap + 1) bytes is over the \(cap)-byte cap") }, "\(server.standardError)")
+            let again = try controlPlane.accept()
+            #expect(again.request.isEmpty, "redialed with a fresh request")
+            #expect(try Self.reply(server.port, "alpha.coder").rcode == .noError)
+            #expect(try Self.reply(server.port, "beta.coder").rcode == .noError)
+            // Counted as a rejected message, as bytes that do not decode are (issue 13: it was not).
+            let samples = try ObservabilityTests.scrape(metricsPort).samples
+            #expect(samples[#"coderdns_source_messages_rejected_total{kind="control-plane"}"#] == 1, "\(samples)")
+            #expect(samples[#"coderdns_source_messages_applied_total{kind="control-plane"}"#] == 2, "\(samples)")
+        }
+    }
+
     @Test func afterMaxStaleWithoutAConnectionTheStateIsNoLongerServed() throws {
         let controlPlane = try ControlPlaneStandIn()
         try ServerProcess.withServer(snapshot: nil, arguments: ["--control-plane", controlPlane.endpoint, "--max-stale", "1s"]) { server in

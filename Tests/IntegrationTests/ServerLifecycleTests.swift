@@ -1,5 +1,10 @@
+import DNSWire
 import Foundation
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Starting with bad input fails fast with one line on stderr; SIGTERM stops cleanly.
 @Suite("Starting and stopping the server")
@@ -179,5 +184,81 @@ struct ServerLifecycleTests {
         server.send(signal: SIGTERM)
         let ending = server.waitForExit(timeout: 3)
         #expect(ending == .exited(0), "\(server.endDescription) 3 s after SIGTERM; stderr:\n\(server.standardError)")
+    }
+
+    @Test func sigintStopsTheServerWithStatus0LikeSIGTERM() throws {
+        let server = try ServerProcess.serve()
+        defer { server.stop() }
+        #expect(try ControlPlaneIntegrationTests.reply(server.port, "myws.coder").rcode == .noError)
+        server.send(signal: SIGINT)
+        let ending = server.waitForExit(timeout: 3)
+        #expect(ending == .exited(0), "\(server.endDescription); stderr:\n\(server.standardError)")
+        #expect(server.standardErrorLines.last?.hasSuffix(" stopped") == true, "\(server.standardError)")
+    }
+
+    /// Starts `coderdns serve` with the demo state on the `--listen` addresses `listens`
+    /// makes of a free port, and returns once it logs that it serves.
+    static func serve(listening listens: (UInt16) -> [String]) throws -> ServerProcess {
+        for _ in 0..<8 {
+            let port = IntegrationEnvironment.nextPort()
+            let arguments =
+                ["serve", "--owner", "alice", "--snapshot", IntegrationEnvironment.demoSnapshot] + listens(port).flatMap { ["--listen", $0] }
+            let server = try ServerProcess(executable: IntegrationEnvironment.binary, arguments: arguments, port: port)
+            if server.waitForLogLine(where: ServerProcess.isServingLine) && server.isRunning { return server }
+            server.stop()
+            guard server.standardError.contains("Address already in use") else {
+                throw HarnessError("coderdns \(arguments.joined(separator: " ")): \(server.endDescription); stderr:\n\(server.standardError)")
+            }
+        }
+        throw HarnessError("no free port for coderdns after 8 attempts")
+    }
+
+    /// A UDP query for myws.coder from an IPv6 socket to `address` (text) port `port`; the
+    /// reply's RCODE, or nil when none comes within half a second.
+    static func queryFromIPv6Socket(to address: String, port: UInt16) throws -> RCode? {
+        let fd = socket(AF_INET6, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { throw SocketError("socket") }
+        defer { close(fd) }
+        var destination = sockaddr_in6()
+        destination.sin6_family = sa_family_t(AF_INET6)
+        destination.sin6_port = port.bigEndian
+        guard inet_pton(AF_INET6, address, &destination.sin6_addr) == 1 else { throw HarnessError("not an IPv6 address: \(address)") }
+        let query = try DNSQuery.bytes(id: 0x6666, name: "myws.coder", type: .aaaa)
+        let sent = withUnsafePointer(to: &destination) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                query.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, address, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+            }
+        }
+        guard sent == query.count else { throw SocketError("sendto") }
+        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&poller, 1, 500) == 1 else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        guard count > 0 else { return nil }
+        return try Message(bytes: Array(buffer[0..<count])).rcode
+    }
+
+    /// IPv6 listeners are V6ONLY: `0.0.0.0:P` and `[::]:P` bind side by side, each answering
+    /// its own family.
+    @Test func theIPv4AndIPv6WildcardsBindSideBySide() throws {
+        let server = try Self.serve { ["0.0.0.0:\($0)", "[::]:\($0)"] }
+        defer { server.stop() }
+        #expect(
+            try RawSocket(.udp, to: .ipv4, port: server.port).exchange(try DNSQuery.bytes(id: 1, name: "myws.coder", type: .aaaa)).rcode == .noError)
+        #expect(
+            try RawSocket(.udp, to: .ipv6, port: server.port).exchange(try DNSQuery.bytes(id: 2, name: "myws.coder", type: .aaaa)).rcode == .noError)
+        #expect(try Self.queryFromIPv6Socket(to: "::ffff:127.0.0.1", port: server.port) == .noError, "answered by the IPv4 listener")
+        #expect(server.isRunning, "\(server.standardError)")
+    }
+
+    /// With `[::]:P` alone, IPv4 (an IPv4-mapped address, or 127.0.0.1 itself) does not reach
+    /// it: a dual-stack socket would answer both.
+    @Test func anIPv6ListenerDoesNotAnswerIPv4MappedQueries() throws {
+        let server = try Self.serve { ["[::]:\($0)"] }
+        defer { server.stop() }
+        #expect(try Self.queryFromIPv6Socket(to: "::1", port: server.port) == .noError, "\(server.standardError)")
+        #expect(try Self.queryFromIPv6Socket(to: "::ffff:127.0.0.1", port: server.port) == nil, "an IPv4-mapped query was answered")
+        #expect(throws: (any Error).self, "a TCP connection to 127.0.0.1 was accepted") { try RawSocket(.tcp, to: .ipv4, port: server.port) }
+        #expect(server.isRunning, "\(server.standardError)")
     }
 }
