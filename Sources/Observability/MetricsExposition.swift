@@ -96,7 +96,7 @@ public enum MetricsExposition {
             sample("coderdns_source_connections_total", labels, Double(report.connections))
             family("coderdns_source_messages_applied_total", "counter", "Workspace updates applied.")
             sample("coderdns_source_messages_applied_total", labels, Double(report.messagesApplied))
-            family("coderdns_source_messages_rejected_total", "counter", "Workspace updates rejected whole (bytes that do not decode).")
+            family("coderdns_source_messages_rejected_total", "counter", "Workspace updates rejected whole (bytes that do not decode, or a length over the cap).")
             sample("coderdns_source_messages_rejected_total", labels, Double(report.messagesRejected))
             family(
                 "coderdns_source_record_problems_total", "counter",
