@@ -81,6 +81,8 @@ public final class UDPEndpoint {
 
     /// How many times this socket switched between readiness and timer reads.
     public var coalescingSwitches: Int { coalescing.switches }
+    /// The same count, readable from any thread while serving (metrics).
+    public let coalescingSwitchCounter = CounterCell()
 
     /// Reads and answers what has arrived, then waits in the way ``coalescing`` says.
     private func drain() {
@@ -92,6 +94,7 @@ public final class UDPEndpoint {
         processLoadSeen = total
         let before = coalescing.mode
         let mode = coalescing.drained(processCount, at: EventLoop.monotonicNow())
+        if mode != before { coalescingSwitchCounter.value.store(coalescing.switches, ordering: .relaxed) }
         switch (before, mode) {
         case (.onReadiness, .onTimer):
             readEvent?.remove()

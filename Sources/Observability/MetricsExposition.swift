@@ -54,6 +54,8 @@ public enum MetricsExposition {
         sample("coderdns_answer_duration_seconds_bucket", [("le", "+Inf")], Double(report.latency.count))
         sample("coderdns_answer_duration_seconds_sum", [], report.latency.sum)
         sample("coderdns_answer_duration_seconds_count", [], Double(report.latency.count))
+        family("coderdns_udp_coalescing_switches_total", "counter", "Times a UDP socket switched between readiness reads and timer reads under load.")
+        sample("coderdns_udp_coalescing_switches_total", [], Double(report.udpCoalescingSwitches))
         family("coderdns_udp_send_failures_total", "counter", "UDP replies the kernel refused to send (each skipped, the rest of its batch sent).")
         sample("coderdns_udp_send_failures_total", [], Double(report.udpSendFailures))
         family("coderdns_tcp_connections_open", "gauge", "TCP connections open now.")
@@ -96,7 +98,9 @@ public enum MetricsExposition {
             sample("coderdns_source_connections_total", labels, Double(report.connections))
             family("coderdns_source_messages_applied_total", "counter", "Workspace updates applied.")
             sample("coderdns_source_messages_applied_total", labels, Double(report.messagesApplied))
-            family("coderdns_source_messages_rejected_total", "counter", "Workspace updates rejected whole (bytes that do not decode, or a length over the cap).")
+            family(
+                "coderdns_source_messages_rejected_total", "counter",
+                "Workspace updates rejected whole (bytes that do not decode, or a length over the cap).")
             sample("coderdns_source_messages_rejected_total", labels, Double(report.messagesRejected))
             family(
                 "coderdns_source_record_problems_total", "counter",
@@ -130,9 +134,9 @@ public enum MetricsExposition {
         return out
     }
 
-    /// Integers without a fraction, others with up to three decimals.
+    /// Integers without a fraction, others in full (a latency sum of 0.000123 s must not print 0).
     static func format(_ value: Double) -> String {
         if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-        return String((value * 1000).rounded() / 1000)
+        return String(value)
     }
 }

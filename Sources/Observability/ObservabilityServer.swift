@@ -21,14 +21,17 @@ public final class ObservabilityServer: Sendable {
         public var snapshot: @Sendable () -> ZoneSnapshot
         /// Does what SIGHUP does; says what happened, and whether it worked.
         public var reload: @Sendable () -> (succeeded: Bool, message: String)
+        /// Told the one-line summary when it changes (checked every 10 s): systemd's STATUS=.
+        public var summaryChanged: @Sendable (String) -> Void
 
         public init(
             report: @escaping @Sendable () -> StatusReport, snapshot: @escaping @Sendable () -> ZoneSnapshot,
-            reload: @escaping @Sendable () -> (succeeded: Bool, message: String)
+            reload: @escaping @Sendable () -> (succeeded: Bool, message: String), summaryChanged: @escaping @Sendable (String) -> Void = { _ in }
         ) {
             self.report = report
             self.snapshot = snapshot
             self.reload = reload
+            self.summaryChanged = summaryChanged
         }
     }
 
@@ -36,6 +39,7 @@ public final class ObservabilityServer: Sendable {
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     /// Samples of the reply counts every 10 s, for "the last minute".
     let samples = Mutex<[(time: Double, counts: QueryCounters)]>([])
+    private let lastSummary = Mutex<String?>(nil)
     private let channels = Mutex<[any Channel]>([])
     private let socketPath = Mutex<String?>(nil)
 
@@ -47,6 +51,12 @@ public final class ObservabilityServer: Sendable {
                 samples.append((report.now, report.udp + report.tcp))
                 samples.removeAll { $0.time < report.now - 75 }
             }
+            let summary = report.summary
+            let changed = lastSummary.withLock { last in
+                defer { last = summary }
+                return last != nil && last != summary
+            }
+            if changed { sources.summaryChanged(summary) }
         }
         _ = sampled
     }

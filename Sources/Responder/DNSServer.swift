@@ -100,7 +100,7 @@ public final class DNSServer {
         LiveServerCounters(
             udp: udpResponders.map(\.processor.liveCounters), tcp: tcpResponder.processor.liveCounters,
             tcpTransport: tcpResponder.transportCounters, udpEndpoints: udpEndpoints.map(\.sendFailureCounter),
-            latencies: udpEndpoints.map(\.latency) + [tcpResponder.latency])
+            latencies: udpEndpoints.map(\.latency) + [tcpResponder.latency], coalescingSwitches: udpEndpoints.map(\.coalescingSwitchCounter))
     }
 }
 
@@ -111,6 +111,10 @@ public struct LiveServerCounters: Sendable {
     public let tcpTransport: TCPTransportCounters
     let udpEndpoints: [CounterCell]
     let latencies: [LatencyHistogram]
+    let coalescingSwitches: [CounterCell]
+
+    /// Times the UDP sockets switched between readiness and timer reads (``UDPCoalescing``).
+    public var udpCoalescingSwitches: Int { coalescingSwitches.reduce(0) { $0 + $1.value.load(ordering: .relaxed) } }
 
     /// Answer latency, UDP and TCP together (``LatencyHistogram``).
     public var latency: LatencyHistogram.Snapshot { latencies.map(\.snapshot).reduce(LatencyHistogram.Snapshot(), +) }

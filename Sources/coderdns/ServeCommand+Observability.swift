@@ -38,6 +38,7 @@ extension ServeCommand {
                 report.tcpAcceptFailures = counters.tcpTransport.acceptFailures.load(ordering: .relaxed)
                 report.udpSendFailures = counters.udpSendFailures
                 report.latency = counters.latency
+                report.udpCoalescingSwitches = counters.udpCoalescingSwitches
                 if let statistics {
                     report.sourceState = statistics.source.withLock { $0 }
                     report.connections = statistics.connections.load(ordering: .relaxed)
@@ -64,7 +65,8 @@ extension ServeCommand {
                 let outcome = Self.reload(snapshotPath, configuration: configuration, publisher: publisher, logger: logger)
                 if outcome.succeeded { fileLoadedAt.markNow() }
                 return outcome
-            })
+            },
+            summaryChanged: { summary in SystemdNotify.send("STATUS=\(summary)") })
         let observability = ObservabilityServer(sources: sources)
         if let metricsListen, let address = try? SocketAddress(metricsListen) {
             do {

@@ -9,7 +9,11 @@ struct UDPCoalescingTests {
     @Test func aBusySocketIsReadOnATimerAndEveryQueryIsAnswered() throws {
         let dnsperf = "/usr/bin/dnsperf"
         try #require(FileManager.default.isExecutableFile(atPath: dnsperf), "dnsperf is not installed (scripts/setup installs it)")
-        let arguments = ["--workers", "1", "--udp-coalesce-usec", "2000", "--udp-coalesce-above", "300"]
+        let metricsPort = IntegrationEnvironment.nextPort()
+        let arguments = [
+            "--workers", "1", "--udp-coalesce-usec", "2000", "--udp-coalesce-above", "300", "--metrics-listen", "127.0.0.1:\(metricsPort)",
+            "--control-socket", "none",
+        ]
         let server = try ServerProcess.serve(arguments: arguments)
         defer { server.stop() }
         do {
@@ -35,6 +39,9 @@ struct UDPCoalescingTests {
             let socket = try RawSocket(.udp, to: .ipv4, port: server.port)
             #expect(try socket.exchange(try DNSQuery.bytes(id: 1, name: "myws.coder", type: .aaaa)).rcode == .noError)
             #expect(server.isRunning)
+            // The same switches, seen while serving.
+            let scraped = try ObservabilityTests.scrape(metricsPort).samples["coderdns_udp_coalescing_switches_total"] ?? 0
+            #expect(scraped >= 2)
 
             server.stop()
             let stopped = server.standardErrorLines.first { $0.contains("stopped") } ?? ""
