@@ -95,7 +95,8 @@ public enum StatusText {
 
     static func number(_ value: Double) -> String { MetricsExposition.format(value) }
 
-    static func quoted(_ text: String) -> String {
+    /// RFC 8259 string: quotes, backslashes and control characters escaped (also the JSON logs').
+    public static func quoted(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

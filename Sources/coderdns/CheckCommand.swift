@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import Observability
 import RecordStore
 
 /// `coderdns check FILE`: reads a state file exactly as `serve --snapshot` would and prints
@@ -41,7 +42,7 @@ struct CheckCommand: ParsableCommand {
         var output = ""
         if !quiet {
             for host in loaded.snapshot.hostNames() {
-                output += "\(host.name)\tAAAA\t\(host.addresses.map(Self.text).joined(separator: " "))\n"
+                output += "\(host.name)\tAAAA\t\(host.addresses.map(IPv6Text.format).joined(separator: " "))\n"
             }
         }
         for agent in loaded.skipped {
@@ -51,14 +52,5 @@ struct CheckCommand: ParsableCommand {
             "\(file): \(loaded.workspaces) workspaces, \(loaded.agents) agents, \(loaded.snapshot.nameCount) names served, \(loaded.skipped.count) agents not served\n"
         var bytes = Array(output.utf8)
         _ = bytes.withUnsafeMutableBytes { write(1, $0.baseAddress, $0.count) }
-    }
-
-    /// RFC 5952 text, as dig prints it.
-    static func text(_ address: IPv6Address) -> String {
-        var raw = in6_addr()
-        withUnsafeMutableBytes(of: &raw) { $0.copyBytes(from: address.bytes) }
-        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-        inet_ntop(AF_INET6, &raw, &buffer, socklen_t(buffer.count))
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -1,5 +1,6 @@
 import Glibc
 import Logging
+import Observability
 
 /// `--log-format json`: one JSON object a line on standard error, for journald collectors and
 /// log shippers: `{"time":"2026-12-05T10:00:00.123Z","level":"info","message":"...",
@@ -32,24 +33,7 @@ struct JSONLogHandler: LogHandler {
         _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
     }
 
-    /// RFC 8259 string: quotes, backslashes and control characters escaped.
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    static func quoted(_ text: String) -> String { StatusText.quoted(text) }
 
     /// UTC, milliseconds: `2026-12-05T10:00:00.123Z`.
     static func timestamp() -> String {
