@@ -18,5 +18,13 @@ let package = Package(
         .target(name: "FuzzDriver"),
         .target(name: "FuzzZone", dependencies: [fuzzing]),
         fuzzTarget("dns-message"),
+        fuzzTarget("query-udp", ["FuzzZone"]),
+        fuzzTarget("query-tcp", ["FuzzZone"]),
+        fuzzTarget("workspace-update", ["FuzzZone"]),
+        fuzzTarget("state-file", ["FuzzZone"]),
+        fuzzTarget("cache", ["FuzzZone"]),
+        fuzzTarget("yamux"),
+        fuzzTarget("drpc"),
+        fuzzTarget("users-me"),
     ]
 )
