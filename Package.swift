@@ -4,7 +4,12 @@ import PackageDescription
 let package = Package(
     name: "coderdns",
     products: [
-        .executable(name: "coderdns", targets: ["coderdns"])
+        .executable(name: "coderdns", targets: ["coderdns"]),
+        // The library modules the fuzz targets (fuzz/Package.swift) drive; nothing else uses it.
+        .library(
+            name: "CoderDNSFuzzing",
+            targets: ["DNSWire", "RecordStore", "Responder", "ControlPlane", "Yamux", "DRPC"]
+        ),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -167,7 +167,7 @@ public struct StateCache: Sendable {
         return file + payload
     }
 
-    static func decode(_ bytes: [UInt8], path: String, configuration: ZoneConfiguration) throws(CacheError) -> (WorkspaceState, UInt64) {
+    public static func decode(_ bytes: [UInt8], path: String, configuration: ZoneConfiguration) throws(CacheError) -> (WorkspaceState, UInt64) {
         func fail(_ problem: String) -> CacheError { CacheError(path: path, problem: problem) }
         guard bytes.count >= headerLength else { throw fail("truncated: \(bytes.count) bytes, shorter than the header") }
         guard Array(bytes[0..<8]) == magic else { throw fail("not a coderdns state cache (bad magic)") }

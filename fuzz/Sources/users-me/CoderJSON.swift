@@ -1,0 +1,1 @@
+../../../Sources/CoderClient/CoderJSON.swift
