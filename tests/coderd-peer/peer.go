@@ -183,17 +183,26 @@ func (p *peer) tokenOK(r *http.Request) bool {
 	return r.Header.Get("Coder-Session-Token") == p.opts.token
 }
 
+// admit answers a request that must fail (an injected status, else a bad token: 401, as
+// coderd's API key middleware does) and says whether the handler goes on.
+func (p *peer) admit(w http.ResponseWriter, r *http.Request, fail int) bool {
+	if fail != 0 {
+		writeFailure(w, fail)
+		return false
+	}
+	if !p.tokenOK(r) {
+		writeFailure(w, 401)
+		return false
+	}
+	return true
+}
+
 func (p *peer) handleUsersMe(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	p.stats.UsersMeRequests++
 	fail, name := p.failureFor("users/me"), p.username
 	p.mu.Unlock()
-	if fail != 0 {
-		writeFailure(w, fail)
-		return
-	}
-	if !p.tokenOK(r) {
-		writeFailure(w, 401)
+	if !p.admit(w, r, fail) {
 		return
 	}
 	writeJSON(w, 200, struct {
@@ -212,12 +221,7 @@ func (p *peer) handleConnectionInfo(w http.ResponseWriter, r *http.Request) {
 	p.stats.ConnectionRequests++
 	fail, suffix := p.failureFor("connection"), p.suffix
 	p.mu.Unlock()
-	if fail != 0 {
-		writeFailure(w, fail)
-		return
-	}
-	if !p.tokenOK(r) {
-		writeFailure(w, 401)
+	if !p.admit(w, r, fail) {
 		return
 	}
 	writeJSON(w, 200, struct {
