@@ -25,6 +25,8 @@ public struct ControlPlaneOptions: Sendable {
 public final class ControlPlaneStatistics: Sendable {
     public let connections = Atomic<Int>(0)
     public let messagesApplied = Atomic<Int>(0)
+    /// Diffs published as a layer over the last whole build rather than built whole.
+    public let layeredSnapshots = Atomic<Int>(0)
     public let messagesRejected = Atomic<Int>(0)
     /// Problems in applied messages (``UpdateProblem``): records skipped, names not served.
     public let namesSkipped = Atomic<Int>(0)
@@ -115,6 +117,13 @@ public final class ControlPlaneClient: Sendable {
         thread.withLock { $0 }?.join()
     }
 
+    /// How long the stream must be quiet before a layered snapshot is folded into a whole build.
+    static let compactionQuietTime = 1.0
+
+    /// The most workspace names a layer may cover over `whole` before the next diff builds
+    /// whole: a layer costs its names' agents on every diff, a whole build costs every name.
+    static func layerLimit(_ whole: ZoneSnapshot) -> Int { max(256, whole.workspaceNameCount / 16) }
+
     static func now() -> Double {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
@@ -141,6 +150,13 @@ public final class ControlPlaneClient: Sendable {
         var staleDropped = false
         /// The last published snapshot's ``ZoneSnapshot/skippedAgents``: logged when it changes.
         var skippedAgents = 0
+        /// The last snapshot built whole from the state, and the workspace names that diffs
+        /// changed since: a diff is published as a layer over it (docs/architecture.md).
+        var whole: ZoneSnapshot?
+        var changedSinceWhole: Set<String> = []
+        /// When the last message was applied: a layer is folded into a whole build once the
+        /// stream has been quiet for ``ControlPlaneClient/compactionQuietTime``.
+        var lastAppliedAt = -Double.infinity
         var backoff: Backoff
         let cache: StateCache?
 
@@ -220,6 +236,7 @@ public final class ControlPlaneClient: Sendable {
         }
 
         mutating func housekeeping() {
+            compactIfQuiet()
             if dirty && ControlPlaneClient.now() - lastCacheWrite >= client.options.cacheWriteInterval { writeCache() }
             checkStale()
         }
@@ -231,6 +248,7 @@ public final class ControlPlaneClient: Sendable {
             staleDropped = true
             client.statistics.source.withLock { $0.stale = true }
             client.publisher.publish(.empty(configuration: configuration))
+            whole = nil
             logger.warning(
                 "no control-plane connection for longer than --max-stale: no longer serving the last known state",
                 metadata: ["away_seconds": "\(Int(away))"])
@@ -285,6 +303,7 @@ public final class ControlPlaneClient: Sendable {
                 publish(state)
             } else {
                 client.publisher.publish(.empty(configuration: next))
+                whole = nil
             }
         }
 
@@ -292,6 +311,54 @@ public final class ControlPlaneClient: Sendable {
         mutating func publish(_ state: WorkspaceState) {
             let snapshot = ZoneSnapshot(state: state, configuration: configuration, serial: client.publisher.nextSerial())
             client.publisher.publish(snapshot)
+            whole = snapshot
+            changedSinceWhole = []
+            noteSkippedAgents(snapshot)
+        }
+
+        /// Publishes `state` after a diff that changed `changed` (nil: everything): as a layer
+        /// over the last whole build when there is one for this configuration and the names
+        /// changed since are few (the layer is rebuilt from all of them each time), else whole.
+        mutating func publish(_ state: WorkspaceState, changed: Set<String>?) {
+            guard let changed, let whole, whole.configuration == configuration else { return publish(state) }
+            changedSinceWhole.formUnion(changed)
+            guard changedSinceWhole.count <= ControlPlaneClient.layerLimit(whole) else { return publish(state) }
+            let names = changedSinceWhole
+            var layered: ZoneSnapshot?
+            client.publisher.publish { serial in
+                layered = ZoneSnapshot.updating(whole, state: state, changedNames: names, serial: serial)
+                return layered ?? ZoneSnapshot(state: state, configuration: configuration, serial: serial)
+            }
+            if let layered {
+                client.statistics.layeredSnapshots.add(1, ordering: .relaxed)
+                noteSkippedAgents(layered)
+            } else {
+                // Shared addresses: the build above was whole.
+                self.whole = client.publisher.snapshot
+                changedSinceWhole = []
+                noteSkippedAgents(client.publisher.snapshot)
+            }
+        }
+
+        /// Folds the layer into a whole build of the same records (same serial: the zone did
+        /// not change) once the stream is quiet, so that the next diff's layer starts small.
+        mutating func compactIfQuiet() {
+            guard !changedSinceWhole.isEmpty, let state, whole != nil, !staleDropped,
+                ControlPlaneClient.now() - lastAppliedAt >= ControlPlaneClient.compactionQuietTime
+            else { return }
+            let current = client.publisher.snapshot
+            guard !current.isWhole else {
+                changedSinceWhole = []
+                return
+            }
+            let snapshot = ZoneSnapshot(state: state, configuration: configuration, serial: current.serial)
+            client.publisher.publish(snapshot)
+            whole = snapshot
+            changedSinceWhole = []
+            MemoryTrim.release()
+        }
+
+        mutating func noteSkippedAgents(_ snapshot: ZoneSnapshot) {
             if snapshot.skippedAgents != skippedAgents {
                 // Names over 255 bytes are only found here: they depend on the owner and suffix.
                 skippedAgents = snapshot.skippedAgents
@@ -317,6 +384,9 @@ public final class ControlPlaneClient: Sendable {
             while !isStopping {
                 var wait = 60.0
                 if dirty { wait = max(0, lastCacheWrite + client.options.cacheWriteInterval - ControlPlaneClient.now()) }
+                if !changedSinceWhole.isEmpty {
+                    wait = min(wait, max(0, lastAppliedAt + ControlPlaneClient.compactionQuietTime - ControlPlaneClient.now()))
+                }
                 var fds = [
                     pollfd(fd: connection.descriptor, events: Int16(POLLIN), revents: 0),
                     pollfd(fd: client.wake.descriptor, events: Int16(POLLIN), revents: 0),
@@ -357,16 +427,20 @@ public final class ControlPlaneClient: Sendable {
             bytes = []
             if isSnapshot { state = nil }
             let decoded = ControlPlaneClient.now()
-            let base = isSnapshot ? WorkspaceState() : (state ?? WorkspaceState())
-            let (next, problems) = base.applying(update)
+            // Applied in place: the session's reference is let go first, so a diff copies nothing.
+            var next = isSnapshot ? WorkspaceState() : (state ?? WorkspaceState())
+            state = nil
+            var changed: Set<String>? = isSnapshot ? nil : []
+            let problems = next.apply(update, changedNames: &changed)
             let applied = ControlPlaneClient.now()
             if !problems.isEmpty {
                 client.statistics.namesSkipped.add(problems.count, ordering: .relaxed)
                 for problem in problems.prefix(20) { logger.warning("control-plane message partly skipped", metadata: ["problem": "\(problem)"]) }
                 if problems.count > 20 { logger.warning("control-plane message: more problems", metadata: ["count": "\(problems.count - 20)"]) }
             }
-            publish(next)
+            if isSnapshot { publish(next) } else { publish(next, changed: changed) }
             let published = ControlPlaneClient.now()
+            lastAppliedAt = published
             state = next
             // A big snapshot leaves megabytes of freed decoding buffers in this thread's malloc
             // arena; give them back rather than carry them as resident memory.

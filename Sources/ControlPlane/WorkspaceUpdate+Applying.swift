@@ -45,49 +45,71 @@ extension WorkspaceState {
     /// and reported. Whether a name fits in 255 bytes depends on the configuration, so the
     /// snapshot builder checks that. Each oddity is in `problems`, in message order.
     public func applying(_ update: WorkspaceUpdate) -> (state: WorkspaceState, problems: [UpdateProblem]) {
+        var state = self
+        var changed: Set<String>? = []
+        let problems = state.apply(update, changedNames: &changed)
+        return (state, problems)
+    }
+
+    /// Applies `update` in place (``applying(_:)``), adding to `changedNames` the name of
+    /// every workspace whose records it may change, under its old name and its new one:
+    /// what a snapshot built as a layer (``ZoneSnapshot/updating(_:state:changedNames:serial:)``)
+    /// must cover. `changedNames` becomes nil when everything changed (a first snapshot into
+    /// an empty state: no set of its names is made). In place, so that a diff on a large
+    /// state copies nothing.
+    public mutating func apply(_ update: WorkspaceUpdate, changedNames: inout Set<String>?) -> [UpdateProblem] {
         var problems: [UpdateProblem] = []
         if workspaces.isEmpty, agents.isEmpty, update.deletedAgents.isEmpty, update.deletedWorkspaces.isEmpty,
             let state = Self.indexing(update, problems: &problems)
         {
-            return (state, problems)
+            self = state
+            changedNames = nil
+            return problems
         }
         problems.removeAll()
-        var state = self
-        state.workspaces.reserveCapacity(state.workspaces.count + update.upsertedWorkspaces.count)
-        state.agents.reserveCapacity(state.agents.count + update.upsertedAgents.count)
+        workspaces.reserveCapacity(workspaces.count + update.upsertedWorkspaces.count)
+        agents.reserveCapacity(agents.count + update.upsertedAgents.count)
+        /// The name of the workspace `id` now, if any.
+        func touch(workspace id: Identifier) {
+            if let position = workspaces.position(ofKey: id) { changedNames?.insert(workspaces.values[position].name) }
+        }
         // Field paths for problems are only built when something is wrong.
         for (index, workspace) in update.upsertedWorkspaces.enumerated() {
             guard let id = Self.identifier(workspace.id, &problems, { "upserted_workspaces[\(index)].id" }) else { continue }
             let name = Self.label(workspace.name, &problems) { "upserted_workspaces[\(index)].name" }
-            state.workspaces[id] = Workspace(id: id, name: name, status: workspace.status)
+            touch(workspace: id)
+            changedNames?.insert(name)
+            workspaces[id] = Workspace(id: id, name: name, status: workspace.status)
         }
         for (index, agent) in update.deletedAgents.enumerated() {
             guard let id = Self.identifier(agent.id, &problems, { "deleted_agents[\(index)].id" }) else { continue }
-            _ = state.agents.removeValue(forKey: id)
+            if let removed = agents.removeValue(forKey: id) { touch(workspace: removed.workspaceID) }
         }
         if !update.deletedWorkspaces.isEmpty {
             var deleted = Set<Identifier>()
             for (index, workspace) in update.deletedWorkspaces.enumerated() {
                 guard let id = Self.identifier(workspace.id, &problems, { "deleted_workspaces[\(index)].id" }) else { continue }
-                _ = state.workspaces.removeValue(forKey: id)
+                if let removed = workspaces.removeValue(forKey: id) { changedNames?.insert(removed.name) }
                 deleted.insert(id)
             }
             var orphans: [Identifier] = []
-            for agent in state.agents.values where deleted.contains(agent.workspaceID) { orphans.append(agent.id) }
-            for id in orphans { _ = state.agents.removeValue(forKey: id) }
+            for agent in agents.values where deleted.contains(agent.workspaceID) { orphans.append(agent.id) }
+            for id in orphans { _ = agents.removeValue(forKey: id) }
         }
         for (index, agent) in update.upsertedAgents.enumerated() {
             guard let id = Self.identifier(agent.id, &problems, { "upserted_agents[\(index)].id" }),
                 let workspaceID = Self.identifier(agent.workspaceID, &problems, { "upserted_agents[\(index)].workspace_id" })
             else { continue }
-            guard state.workspaces.contains(workspaceID) else {
+            guard workspaces.contains(workspaceID) else {
                 problems.append(.unknownWorkspace(agent: id, workspace: workspaceID))
                 continue
             }
             let name = Self.label(agent.name, &problems) { "upserted_agents[\(index)].name" }
-            state.agents[id] = Agent(id: id, name: name, workspaceID: workspaceID)
+            if let position = agents.position(ofKey: id) { touch(workspace: agents.values[position].workspaceID) }
+            touch(workspace: workspaceID)
+            agents[id] = Agent(id: id, name: name, workspaceID: workspaceID)
         }
-        return (state, problems)
+        return problems
     }
 
     /// A first snapshot, the usual case of a large message, applied to nothing: the records

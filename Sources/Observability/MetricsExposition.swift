@@ -99,6 +99,10 @@ public enum MetricsExposition {
             family("coderdns_source_messages_applied_total", "counter", "Workspace updates applied.")
             sample("coderdns_source_messages_applied_total", labels, Double(report.messagesApplied))
             family(
+                "coderdns_source_layered_snapshots_total", "counter",
+                "Diffs published as a layer over the last whole build, not rebuilt whole.")
+            sample("coderdns_source_layered_snapshots_total", labels, Double(report.layeredSnapshots))
+            family(
                 "coderdns_source_messages_rejected_total", "counter",
                 "Workspace updates rejected whole (bytes that do not decode, or a length over the cap).")
             sample("coderdns_source_messages_rejected_total", labels, Double(report.messagesRejected))

@@ -42,6 +42,8 @@ public struct StatusReport: Sendable {
     public var latency = LatencyHistogram.Snapshot()
     public var connections = 0
     public var messagesApplied = 0
+    /// Of those, diffs published as a layer over the last whole build.
+    public var layeredSnapshots = 0
     public var messagesRejected = 0
     public var recordProblems = 0
     public var cachePath: String?

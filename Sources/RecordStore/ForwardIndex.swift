@@ -46,6 +46,7 @@ struct ForwardIndex: Sendable {
     var agentLabels: [UInt8] = []
     /// The owner's name as a wire label.
     let ownerLabel: [UInt8]
+    /// Whether any agent is indexed here.
     var hasAgents = false
     /// The sentinel's AAAA record.
     var sentinelStart: UInt32 = 0
@@ -62,8 +63,24 @@ struct ForwardIndex: Sendable {
         groups.reserveCapacity(expectedWorkspaces)
     }
 
-    /// `key`: the labels below the apex in wire form, lower-cased, not empty.
-    func lookup(_ key: UnsafeRawBufferPointer) -> ZoneSnapshot.ForwardResult {
+    /// Where the workspace name's label is in `key` (the labels below the apex in wire form,
+    /// not empty): the first of one or two labels, the second of three; nil for more. Which
+    /// entry of the table a lookup of `key` reads, if any: a snapshot built from a diff
+    /// (``ZoneSnapshot/Layer``) answers the names it covers from its own index.
+    static func workspaceLabel(of key: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        let first = 1 + Int(key[0])
+        guard first < key.count else { return UnsafeRawBufferPointer(rebasing: key[0..<first]) }
+        let second = first + 1 + Int(key[first])
+        guard second < key.count else { return UnsafeRawBufferPointer(rebasing: key[0..<first]) }
+        let third = second + 1 + Int(key[second])
+        guard third == key.count else { return nil }
+        return UnsafeRawBufferPointer(rebasing: key[first..<second])
+    }
+
+    /// `key`: the labels below the apex in wire form, lower-cased, not empty. `hasAgents`:
+    /// whether the zone serves any agent (`me` and `<owner>` are then empty non-terminals),
+    /// which for a layered snapshot is not this index's own ``hasAgents``.
+    func lookup(_ key: UnsafeRawBufferPointer, hasAgents: Bool) -> ZoneSnapshot.ForwardResult {
         // Where the (up to three) labels start; a fourth means no such name.
         var starts = (0, 0, 0)
         var count = 0

@@ -47,7 +47,8 @@ extension ZoneSnapshot {
         let parts = builder.finish()
         self.init(
             configuration: configuration, hasData: true, serial: serial, forward: parts.forward, answerRecords: parts.answerRecords,
-            reverseAddresses: parts.reverseAddresses, reverseTargets: parts.reverseTargets, skippedAgents: parts.skippedAgents)
+            reverseAddresses: parts.reverseAddresses, reverseTargets: parts.reverseTargets, skippedAgents: parts.skippedAgents,
+            skippedByWorkspaceName: parts.skippedByWorkspaceName, sharesAddresses: parts.sharesAddresses)
     }
 
     /// Accumulates names and records; not shared, used once.
@@ -62,6 +63,10 @@ extension ZoneSnapshot {
         var key: [UInt8] = []
         /// Agents left out by ``add(agentID:agentName:workspaceNumber:workspaceName:)``.
         var skippedAgents = 0
+        /// The same, by workspace name.
+        var skippedByWorkspaceName: [String: Int] = [:]
+        /// Whether two agents, or an agent and the resolver, share an address.
+        var sharesAddresses = false
 
         /// 32 bytes per agent: its address follows from its identifier.
         struct Pending {
@@ -113,7 +118,7 @@ extension ZoneSnapshot {
             guard agentLength > 0, agentLength <= DNSLabel.maximumLength, workspaceLength > 0, workspaceLength <= DNSLabel.maximumLength,
                 configuration.longestNameLength(agentLength: agentLength, workspaceLength: workspaceLength) <= DomainName.maximumWireLength
             else {
-                skippedAgents += 1
+                skip(workspaceName)
                 return
             }
 
@@ -121,7 +126,7 @@ extension ZoneSnapshot {
             for byte in agentName.utf8 {
                 guard DNSLabel.isServable(byte) else {
                     labels.removeSubrange(labelStart...)
-                    skippedAgents += 1
+                    skip(workspaceName)
                     return
                 }
                 labels.append(ASCII.lowercase(byte))
@@ -131,7 +136,7 @@ extension ZoneSnapshot {
             for byte in workspaceName.utf8 {
                 guard DNSLabel.isServable(byte) else {
                     labels.removeSubrange(labelStart...)
-                    skippedAgents += 1
+                    skip(workspaceName)
                     return
                 }
                 key.append(ASCII.lowercase(byte))
@@ -142,6 +147,12 @@ extension ZoneSnapshot {
                 Pending(
                     group: UInt32(group), labelStart: UInt32(labelStart), labelLength: UInt32(agentLength),
                     workspace: UInt32(truncatingIfNeeded: workspaceNumber), agentID: agentID))
+        }
+
+        /// Counts an agent of `workspaceName` whose names cannot be served.
+        mutating func skip(_ workspaceName: String) {
+            skippedAgents += 1
+            skippedByWorkspaceName[workspaceName, default: 0] += 1
         }
 
         /// Appends `address`'s AAAA record and returns its offset.
@@ -209,7 +220,7 @@ extension ZoneSnapshot {
 
         consuming func finish() -> (
             forward: ForwardIndex, answerRecords: [UInt8], reverseAddresses: [IPv6Address], reverseTargets: [ZoneSnapshot.PointerTarget],
-            skippedAgents: Int
+            skippedAgents: Int, skippedByWorkspaceName: [String: Int], sharesAddresses: Bool
         ) {
             forward.workspaces.finishInserting()
             finishForward()
@@ -217,7 +228,7 @@ extension ZoneSnapshot {
             // Only now, with the sorting arrays gone: copying the table's records to their
             // exact size briefly holds them twice.
             forward.workspaces.compact()
-            return (forward, answerRecords, reverse.addresses, reverse.targets, skippedAgents)
+            return (forward, answerRecords, reverse.addresses, reverse.targets, skippedAgents, skippedByWorkspaceName, sharesAddresses)
         }
 
         /// The forward index's groups and agent entries. Its own function, so that its
@@ -310,7 +321,10 @@ extension ZoneSnapshot {
                     while start < keys.count {
                         var end = start + 1
                         while end < keys.count && keys[end].address == keys[start].address { end += 1 }
-                        if end - start > 1 { keys[start..<end].sort { agentID($0.entry) < agentID($1.entry) } }
+                        if end - start > 1 {
+                            keys[start..<end].sort { agentID($0.entry) < agentID($1.entry) }
+                            sharesAddresses = true
+                        }
                         start = end
                     }
                 }

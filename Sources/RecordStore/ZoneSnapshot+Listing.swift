@@ -12,11 +12,20 @@ extension ZoneSnapshot {
     /// order the snapshot holds them) `<ws>` when it is a host, and each agent's
     /// `<agent>.<ws>.me` and `<agent>.<ws>.<owner>`.
     public func hostNames() -> [HostName] {
-        let suffix = configuration.suffix.description
         var names: [HostName] = []
         guard hasData else { return names }
-        names.append(HostName(name: configuration.sentinel.description, addresses: addresses(start: Int(forward.sentinelStart), count: 1)))
+        names.append(
+            HostName(name: configuration.sentinel.description, addresses: addresses(start: Int(forward.sentinelStart), count: 1)))
+        appendHostNames(to: &names) { label in layer?.covers(label) ?? false }
+        layer?.snapshot.appendHostNames(to: &names) { _ in false }
+        return names
+    }
+
+    /// Appends the names of this snapshot's own index, but for workspace names `isHidden`.
+    private func appendHostNames(to names: inout [HostName], isHidden: (UnsafeRawBufferPointer) -> Bool) {
+        let suffix = configuration.suffix.description
         for group in forward.groups {
+            if forward.workspaces.withKey(atRecord: Int(group.nameRecord), isHidden) { continue }
             let workspace = forward.workspaces.withKey(atRecord: Int(group.nameRecord)) { key in
                 String(decoding: key.dropFirst(), as: UTF8.self)
             }
@@ -31,12 +40,11 @@ extension ZoneSnapshot {
                 names.append(HostName(name: "\(agent).\(workspace).\(configuration.owner).\(suffix)", addresses: records))
             }
         }
-        return names
     }
 
-    /// `count` AAAA records from byte `start` of ``answerRecords``: the address is each
-    /// record's last 16 bytes.
-    private func addresses(start: Int, count: Int) -> [IPv6Address] {
+    /// `count` AAAA records from byte `start` of this snapshot's own ``answerRecords``: the
+    /// address is each record's last 16 bytes.
+    func addresses(start: Int, count: Int) -> [IPv6Address] {
         (0..<count).map { index in
             let offset = start + index * Self.answerRecordLength + Self.answerRecordLength - 16
             var high: UInt64 = 0

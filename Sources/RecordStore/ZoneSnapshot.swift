@@ -27,7 +27,8 @@ public final class ZoneSnapshot: Sendable {
     /// Five times fewer keys than one per name: a 100,000-workspace snapshot builds in a
     /// fraction of the time and memory, and a lookup is still one hash probe.
     let forward: ForwardIndex
-    /// AAAA resource records, `answerRecordLength` bytes each.
+    /// AAAA resource records, `answerRecordLength` bytes each: those of the whole build (a
+    /// layer keeps its own: ``withAnswerRecords(start:count:_:)`` reads either).
     public let answerRecords: [UInt8]
 
     /// Reverse zone: addresses in order, and for each the name its PTR record points to.
@@ -43,21 +44,39 @@ public final class ZoneSnapshot: Sendable {
     /// a servable label (``DNSLabel``), or a name that would be over 255 bytes. Every other
     /// name still is.
     public let skippedAgents: Int
+    /// ``skippedAgents`` by workspace name (as the state holds it): what a layer built on this
+    /// snapshot subtracts for the names it covers. Empty in the usual case; only whole builds
+    /// keep it.
+    let skippedByWorkspaceName: [String: Int]
+    /// Whether two agents (or an agent and the resolver) share an address. Then a PTR record
+    /// depends on agents of other workspace names, and no layer is built on this snapshot.
+    let sharesAddresses: Bool
+    /// Whether any agent is served: `me` and `<owner>` are then empty non-terminals.
+    let hasAgents: Bool
+    /// What the diffs since this snapshot's whole build changed; nil for a whole build.
+    let layer: Layer?
 
     /// Host names served (the sentinel included); empty non-terminals are not counted.
-    public var nameCount: Int { forward.hostNameCount }
-    public var addressCount: Int { reverseAddresses.count }
+    public let nameCount: Int
+    /// Addresses with a PTR record (the resolver's included).
+    public let addressCount: Int
     /// Agent addresses served (the resolver's own address, the sentinel's, not counted).
-    public var agentAddressCount: Int { reverseTargets.lazy.filter { $0 != .sentinel }.count }
+    public var agentAddressCount: Int { max(0, addressCount - 1) }
     /// Distinct workspace names with a served name.
-    public var workspaceNameCount: Int { forward.groups.count }
+    public let workspaceNameCount: Int
+    /// Whether this snapshot was built whole, not as a layer over one.
+    public var isWhole: Bool { layer == nil }
 
+    /// A snapshot built whole.
     init(
         configuration: ZoneConfiguration, hasData: Bool, serial: UInt32, forward: ForwardIndex, answerRecords: [UInt8],
-        reverseAddresses: [IPv6Address], reverseTargets: [PointerTarget], skippedAgents: Int = 0
+        reverseAddresses: [IPv6Address], reverseTargets: [PointerTarget], skippedAgents: Int = 0,
+        skippedByWorkspaceName: [String: Int] = [:], sharesAddresses: Bool = false
     ) {
         self.configuration = configuration
         self.skippedAgents = skippedAgents
+        self.skippedByWorkspaceName = skippedByWorkspaceName
+        self.sharesAddresses = sharesAddresses
         self.hasData = hasData
         self.serial = serial
         self.forwardApex = configuration.suffix.wire
@@ -69,6 +88,38 @@ public final class ZoneSnapshot: Sendable {
         self.reverseAddresses = reverseAddresses
         self.reverseTargets = reverseTargets
         self.sentinelName = configuration.sentinel.wire
+        self.hasAgents = forward.hasAgents
+        self.layer = nil
+        self.nameCount = forward.hostNameCount
+        self.addressCount = reverseAddresses.count
+        self.workspaceNameCount = forward.groups.count
+    }
+
+    /// `base`'s records with `layer` over them (``updating(_:state:changedNames:serial:)``).
+    init(
+        base: ZoneSnapshot, layer: Layer, serial: UInt32, skippedAgents: Int, nameCount: Int, addressCount: Int,
+        workspaceNameCount: Int
+    ) {
+        configuration = base.configuration
+        hasData = true
+        self.serial = serial
+        forwardApex = base.forwardApex
+        reverseApex = base.reverseApex
+        nameServer = base.nameServer
+        mailbox = base.mailbox
+        forward = base.forward
+        answerRecords = base.answerRecords
+        reverseAddresses = base.reverseAddresses
+        reverseTargets = base.reverseTargets
+        sentinelName = base.sentinelName
+        self.skippedAgents = skippedAgents
+        skippedByWorkspaceName = [:]
+        sharesAddresses = base.sharesAddresses
+        self.layer = layer
+        self.nameCount = nameCount
+        self.addressCount = addressCount
+        self.workspaceNameCount = workspaceNameCount
+        hasAgents = addressCount > 1
     }
 
     /// A snapshot with no data: every in-zone query gets SERVFAIL.
@@ -93,7 +144,25 @@ public final class ZoneSnapshot: Sendable {
     /// without the final zero (empty for the apex).
     public func lookupForward(relativeName key: UnsafeRawBufferPointer) -> ForwardResult {
         if key.isEmpty { return .apex }
-        return forward.lookup(key)
+        if let layer, let label = ForwardIndex.workspaceLabel(of: key), layer.covers(label) {
+            switch layer.snapshot.forward.lookup(key, hasAgents: hasAgents) {
+            case .host(let start, let count): return .host(start: answerRecords.count + start, count: count)
+            case let other: return other
+            }
+        }
+        return forward.lookup(key, hasAgents: hasAgents)
+    }
+
+    /// Calls `body` with the `count` AAAA records that ``lookupForward(relativeName:)`` found
+    /// at `start`, end to end in wire form.
+    @inline(__always)
+    public func withAnswerRecords<R>(start: Int, count: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        let length = count * Self.answerRecordLength
+        if start >= answerRecords.count, let layer {
+            let offset = start - answerRecords.count
+            return layer.snapshot.answerRecords.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + length)])) }
+        }
+        return answerRecords.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[start..<(start + length)])) }
     }
 
     /// The name a PTR record points to: `<agent>.<ws>.<owner>.<suffix>`, or the sentinel.
@@ -108,6 +177,22 @@ public final class ZoneSnapshot: Sendable {
         let workspaceRecord: UInt32
 
         static let sentinel = PointerTarget(agentLabelStart: 0, agentLabelLength: 0, workspaceRecord: .max)
+
+        /// Set in ``agentLabelLength`` (a label is at most 63 bytes) of a target from a
+        /// snapshot's ``Layer``: its labels are in the layer's index.
+        static let layerFlag: UInt32 = 1 << 31
+
+        var isInLayer: Bool { agentLabelLength & Self.layerFlag != 0 }
+
+        /// This target as a layer's, for the snapshot the layer is part of.
+        var inLayer: PointerTarget {
+            PointerTarget(agentLabelStart: agentLabelStart, agentLabelLength: agentLabelLength | Self.layerFlag, workspaceRecord: workspaceRecord)
+        }
+
+        /// A layer's target as its own snapshot knows it.
+        var outOfLayer: PointerTarget {
+            PointerTarget(agentLabelStart: agentLabelStart, agentLabelLength: agentLabelLength & ~Self.layerFlag, workspaceRecord: workspaceRecord)
+        }
     }
 
     public enum ReverseResult: Equatable, Sendable {
@@ -146,21 +231,43 @@ public final class ZoneSnapshot: Sendable {
         }
         let lowerBound = IPv6Address(high: lowHigh, low: lowLow)
         let upperBound = IPv6Address(high: upHigh, low: upLow)
-        // The first address not below lowerBound.
+        var found = Self.firstIndex(notBelow: lowerBound, in: reverseAddresses)
+        guard let layer else {
+            guard found < reverseAddresses.count, reverseAddresses[found] <= upperBound else { return .absent }
+            if depth < available { return .emptyNonTerminal }
+            return .pointer(reverseTargets[found])
+        }
+        // The layer's addresses, and the whole build's less those the layer removed.
+        let layered = layer.snapshot.reverseAddresses
+        let inLayer = Self.firstIndex(notBelow: lowerBound, in: layered)
+        if inLayer < layered.count, layered[inLayer] <= upperBound {
+            if depth < available { return .emptyNonTerminal }
+            return .pointer(layer.snapshot.reverseTargets[inLayer].inLayer)
+        }
+        while found < reverseAddresses.count, reverseAddresses[found] <= upperBound, layer.removes(reverseAddresses[found]) { found += 1 }
+        guard found < reverseAddresses.count, reverseAddresses[found] <= upperBound else { return .absent }
+        if depth < available { return .emptyNonTerminal }
+        return .pointer(reverseTargets[found])
+    }
+
+    /// The first index of `addresses` (sorted) whose address is not below `bound`.
+    static func firstIndex(notBelow bound: IPv6Address, in addresses: [IPv6Address]) -> Int {
         var low = 0
-        var high = reverseAddresses.count
+        var high = addresses.count
         while low < high {
             let middle = (low + high) / 2
-            if reverseAddresses[middle] < lowerBound { low = middle + 1 } else { high = middle }
+            if addresses[middle] < bound { low = middle + 1 } else { high = middle }
         }
-        guard low < reverseAddresses.count, reverseAddresses[low] <= upperBound else { return .absent }
-        if depth < available { return .emptyNonTerminal }
-        return .pointer(reverseTargets[low])
+        return low
     }
 
     /// Calls `body` with the parts of `target`'s name, in order: end to end they are the
     /// name in wire form, uncompressed and lower-cased.
     public func forEachPart(of target: PointerTarget, _ body: (UnsafeRawBufferPointer) -> Void) {
+        if target.isInLayer, let layer {
+            layer.snapshot.forEachPart(of: target.outOfLayer, body)
+            return
+        }
         if target.workspaceRecord == PointerTarget.sentinel.workspaceRecord {
             sentinelName.withUnsafeBytes(body)
             return

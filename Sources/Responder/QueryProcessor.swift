@@ -298,10 +298,7 @@ public final class QueryProcessor {
             case .host(let start, let count):
                 found = .records
                 if query.type == .aaaa || query.type == .any {
-                    snapshot.answerRecords.withUnsafeBytes { records in
-                        writer.writeBytes(
-                            UnsafeRawBufferPointer(rebasing: records[start..<(start + count * ZoneSnapshot.answerRecordLength)]))
-                    }
+                    snapshot.withAnswerRecords(start: start, count: count) { writer.writeBytes($0) }
                     answers = count
                 } else {
                     found = .empty

@@ -43,6 +43,7 @@ extension ServeCommand {
                     report.sourceState = statistics.source.withLock { $0 }
                     report.connections = statistics.connections.load(ordering: .relaxed)
                     report.messagesApplied = statistics.messagesApplied.load(ordering: .relaxed)
+                    report.layeredSnapshots = statistics.layeredSnapshots.load(ordering: .relaxed)
                     report.messagesRejected = statistics.messagesRejected.load(ordering: .relaxed)
                     report.recordProblems = statistics.namesSkipped.load(ordering: .relaxed)
                     report.cacheWrites = statistics.cacheWrites.load(ordering: .relaxed)
