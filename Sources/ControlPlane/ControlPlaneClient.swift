@@ -346,15 +346,15 @@ public final class ControlPlaneClient: Sendable {
             guard !changedSinceWhole.isEmpty, let state, whole != nil, !staleDropped,
                 ControlPlaneClient.now() - lastAppliedAt >= ControlPlaneClient.compactionQuietTime
             else { return }
-            let current = client.publisher.snapshot
-            guard !current.isWhole else {
-                changedSinceWhole = []
-                return
-            }
-            let snapshot = ZoneSnapshot(state: state, configuration: configuration, serial: current.serial)
+            // Only the serial of the current snapshot is kept: it and the whole build under it
+            // must be freed before the memory is trimmed.
+            let (isWhole, serial) = { (current: ZoneSnapshot) in (current.isWhole, current.serial) }(client.publisher.snapshot)
+            changedSinceWhole = []
+            guard !isWhole else { return }
+            whole = nil
+            let snapshot = ZoneSnapshot(state: state, configuration: configuration, serial: serial)
             client.publisher.publish(snapshot)
             whole = snapshot
-            changedSinceWhole = []
             MemoryTrim.release()
         }
 

@@ -67,8 +67,12 @@ extension WorkspaceState {
             return problems
         }
         problems.removeAll()
-        workspaces.reserveCapacity(workspaces.count + update.upsertedWorkspaces.count)
-        agents.reserveCapacity(agents.count + update.upsertedAgents.count)
+        // Room for a large message at once; a small diff lets the maps grow as they do (an
+        // exact reservation per diff would copy a 100,000-entry map every time).
+        if update.upsertedWorkspaces.count > workspaces.count / 4 {
+            workspaces.reserveCapacity(workspaces.count + update.upsertedWorkspaces.count)
+        }
+        if update.upsertedAgents.count > agents.count / 4 { agents.reserveCapacity(agents.count + update.upsertedAgents.count) }
         /// The name of the workspace `id` now, if any.
         func touch(workspace id: Identifier) {
             if let position = workspaces.position(ofKey: id) { changedNames?.insert(workspaces.values[position].name) }

@@ -32,13 +32,29 @@ public struct Workspace: Equatable, IdentifiedValue {
     /// The name as Coder gave it, lower-cased. Kept even when it cannot be served
     /// (``DNSLabel``): the snapshot builder leaves such names out, and a later rename can
     /// make it servable again.
-    public var name: String
+    public var name: String {
+        didSet { nameHash = Self.hash(name) }
+    }
     public var status: WorkspaceStatus
+    /// ``hash(_:)`` of ``name``: a layer's build finds the workspaces of a few names among
+    /// 100,000 by comparing these, not by hashing every name (``ZoneSnapshot/updating``).
+    public private(set) var nameHash: UInt64
 
     public init(id: Identifier, name: String, status: WorkspaceStatus) {
         self.id = id
         self.name = name
         self.status = status
+        self.nameHash = Self.hash(name)
+    }
+
+    /// FNV-1a over the name's UTF-8 bytes.
+    public static func hash(_ name: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in name.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return hash
     }
 }
 

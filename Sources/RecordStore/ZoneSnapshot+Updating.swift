@@ -51,15 +51,10 @@ extension ZoneSnapshot {
         // The workspaces of the changed names, by their place in the state (which tells
         // same-named workspaces apart, as in a whole build); then their agents.
         var matched = IdentifierMap<MatchedWorkspace>()
+        let hashes = NameHashSet(changedNames)
         state.workspaces.values.withUnsafeBufferPointer { workspaces in
-            if changedNames.count == 1, let only = changedNames.first {
-                for index in workspaces.indices where workspaces[index].name == only {
-                    _ = matched.updateValue(MatchedWorkspace(id: workspaces[index].id, position: index))
-                }
-            } else {
-                for index in workspaces.indices where changedNames.contains(workspaces[index].name) {
-                    _ = matched.updateValue(MatchedWorkspace(id: workspaces[index].id, position: index))
-                }
+            for index in workspaces.indices where hashes.contains(workspaces[index].nameHash) && changedNames.contains(workspaces[index].name) {
+                _ = matched.updateValue(MatchedWorkspace(id: workspaces[index].id, position: index))
             }
         }
         var builder = Builder(configuration: configuration, expectedAgents: matched.count)
@@ -127,6 +122,41 @@ extension ZoneSnapshot {
             buffer.append(ASCII.lowercase(byte))
         }
         return buffer
+    }
+
+    /// The ``Workspace/nameHash`` values of a few names, probed once per workspace of the
+    /// state: open addressing in an array a few times their number, so a probe is a multiply
+    /// and one or two loads.
+    struct NameHashSet {
+        private var slots: [UInt64]
+        private let shift: UInt64
+
+        init(_ names: Set<String>) {
+            var bits: UInt64 = 3
+            while 1 << bits < names.count * 4 { bits += 1 }
+            slots = Array(repeating: 0, count: 1 << bits)
+            shift = 64 - bits
+            for name in names {
+                let hash = Self.nonzero(Workspace.hash(name))
+                var slot = Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> shift)
+                while slots[slot] != 0 && slots[slot] != hash { slot = (slot + 1) & (slots.count - 1) }
+                slots[slot] = hash
+            }
+        }
+
+        private static func nonzero(_ hash: UInt64) -> UInt64 { hash == 0 ? 1 : hash }
+
+        @inline(__always)
+        func contains(_ hash: UInt64) -> Bool {
+            let hash = Self.nonzero(hash)
+            var slot = Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> shift)
+            while true {
+                let value = slots[slot]
+                if value == hash { return true }
+                if value == 0 { return false }
+                slot = (slot + 1) & (slots.count - 1)
+            }
+        }
     }
 
     /// A workspace of a changed name, and its place in the state.
