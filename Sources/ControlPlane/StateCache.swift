@@ -186,7 +186,7 @@ public struct StateCache: Sendable {
         guard let savedAt = cursor.uint64(), let workspaceCount = cursor.uint32() else { throw fail("payload ends early") }
         // A count is only a hint: a record takes at least 18 bytes (agents 33).
         var workspaces: [Workspace] = []
-        workspaces.reserveCapacity(min(Int(workspaceCount), bytes.count / 18))
+        workspaces.reserveCapacity(IdentifierMap<Workspace>.capacityWithRoom(for: min(Int(workspaceCount), bytes.count / 18)))
         for _ in 0..<workspaceCount {
             guard let id = cursor.identifier(), let status = cursor.uint8(), let name = cursor.name() else {
                 throw fail("payload ends early")
@@ -198,7 +198,7 @@ public struct StateCache: Sendable {
         }
         guard let agentCount = cursor.uint32() else { throw fail("payload ends early") }
         var agents: [Agent] = []
-        agents.reserveCapacity(min(Int(agentCount), bytes.count / 33))
+        agents.reserveCapacity(IdentifierMap<Agent>.capacityWithRoom(for: min(Int(agentCount), bytes.count / 33)))
         for _ in 0..<agentCount {
             guard let id = cursor.identifier(), let workspaceID = cursor.identifier(), let name = cursor.name() else {
                 throw fail("payload ends early")

@@ -70,9 +70,11 @@ extension WorkspaceState {
         // Room for a large message at once; a small diff lets the maps grow as they do (an
         // exact reservation per diff would copy a 100,000-entry map every time).
         if update.upsertedWorkspaces.count > workspaces.count / 4 {
-            workspaces.reserveCapacity(workspaces.count + update.upsertedWorkspaces.count)
+            workspaces.reserveCapacity(IdentifierMap<Workspace>.capacityWithRoom(for: workspaces.count + update.upsertedWorkspaces.count))
         }
-        if update.upsertedAgents.count > agents.count / 4 { agents.reserveCapacity(agents.count + update.upsertedAgents.count) }
+        if update.upsertedAgents.count > agents.count / 4 {
+            agents.reserveCapacity(IdentifierMap<Agent>.capacityWithRoom(for: agents.count + update.upsertedAgents.count))
+        }
         /// The name of the workspace `id` now, if any.
         func touch(workspace id: Identifier) {
             if let position = workspaces.position(ofKey: id) { changedNames?.insert(workspaces.values[position].name) }
@@ -121,7 +123,7 @@ extension WorkspaceState {
     /// identifier twice (allowed: the later upsert wins), which the general path handles.
     private static func indexing(_ update: WorkspaceUpdate, problems: inout [UpdateProblem]) -> WorkspaceState? {
         var workspaceList: [Workspace] = []
-        workspaceList.reserveCapacity(update.upsertedWorkspaces.count)
+        workspaceList.reserveCapacity(IdentifierMap<Workspace>.capacityWithRoom(for: update.upsertedWorkspaces.count))
         for (index, workspace) in update.upsertedWorkspaces.enumerated() {
             guard let id = identifier(workspace.id, &problems, { "upserted_workspaces[\(index)].id" }) else { continue }
             let name = label(workspace.name, &problems) { "upserted_workspaces[\(index)].name" }
@@ -130,7 +132,7 @@ extension WorkspaceState {
         var duplicate: Identifier?
         guard let workspaces = IdentifierMap(distinct: workspaceList, duplicate: &duplicate) else { return nil }
         var agentList: [Agent] = []
-        agentList.reserveCapacity(update.upsertedAgents.count)
+        agentList.reserveCapacity(IdentifierMap<Agent>.capacityWithRoom(for: update.upsertedAgents.count))
         for (index, agent) in update.upsertedAgents.enumerated() {
             guard let id = identifier(agent.id, &problems, { "upserted_agents[\(index)].id" }),
                 let workspaceID = identifier(agent.workspaceID, &problems, { "upserted_agents[\(index)].workspace_id" })

@@ -59,6 +59,11 @@ public struct IdentifierMap<Value: IdentifiedValue>: Sendable {
         return size
     }
 
+    /// The capacity to give a map loaded with `count` values that diffs will then change: an
+    /// eighth more, so that the workspaces a diff adds are appended in place rather than by
+    /// copying every value to a larger array (room not written to is not resident).
+    @inlinable public static func capacityWithRoom(for count: Int) -> Int { count + count / 8 + 16 }
+
     @inlinable public mutating func reserveCapacity(_ minimumCapacity: Int) {
         storage.reserveCapacity(minimumCapacity)
         let size = Self.slotCount(for: minimumCapacity)

@@ -302,6 +302,16 @@ struct ServeCommand: ParsableCommand {
             throw fail("\(error)", status: 1)
         }
         try dropPrivileges(to: identity, logger: logger)
+        let client = feed.map { feed in
+            ControlPlaneClient(
+                feed: feed, options: ControlPlaneOptions(stateDirectory: stateDir, maximumStale: maximumStale), configuration: configuration,
+                publisher: publisher, initialState: initialState, initialAge: initialAge, logger: logger)
+        }
+        // The control socket and metrics are up before any query is answered and before
+        // systemd hears READY: `coderdns status` right after start-up finds the socket.
+        let observability = startObservability(
+            server: server, publisher: publisher, client: client, feed: feed, addresses: addresses, startedAt: startedAt,
+            fileLoadedAt: fileLoadedAt, configuration: configuration, logger: logger)
         let threads: [LoopThread]
         do {
             threads = try loops.dropFirst().map { (loop: EventLoop) throws(EventIOError) in try LoopThread(running: loop) }
@@ -320,20 +330,11 @@ struct ServeCommand: ParsableCommand {
         // systemd (Type=notify): the sockets are open and the starting state is served.
         let names = publisher.snapshot.hasData ? "\(publisher.snapshot.nameCount) names" : "no data yet"
         SystemdNotify.send("READY=1\nSTATUS=serving \(names) from \(source)")
-        var client: ControlPlaneClient?
-        if let feed {
-            client = ControlPlaneClient(
-                feed: feed, options: ControlPlaneOptions(stateDirectory: stateDir, maximumStale: maximumStale), configuration: configuration,
-                publisher: publisher, initialState: initialState, initialAge: initialAge, logger: logger)
-            do {
-                try client?.start()
-            } catch {
-                throw fail("cannot start the control-plane client: \(error)", status: 71)
-            }
+        do {
+            try client?.start()
+        } catch {
+            throw fail("cannot start the control-plane client: \(error)", status: 71)
         }
-        let observability = startObservability(
-            server: server, publisher: publisher, client: client, feed: feed, addresses: addresses, startedAt: startedAt,
-            fileLoadedAt: fileLoadedAt, configuration: configuration, logger: logger)
         // The client (or the snapshot) holds what it needs; drop this copy of the state.
         initialState = nil
         // Returning the freed pages walks the whole heap (tens of milliseconds for a large
