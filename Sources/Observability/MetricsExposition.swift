@@ -81,6 +81,10 @@ public enum MetricsExposition {
         sample("coderdns_snapshot_workspace_names", [], Double(report.workspaceNames))
         family("coderdns_snapshot_skipped_agents", "gauge", "Agents of the state whose names cannot be served.")
         sample("coderdns_snapshot_skipped_agents", [], Double(report.skippedAgents))
+        family(
+            "coderdns_snapshot_layered", "gauge",
+            "1 while the snapshot served is diffs layered over the last whole build (folded after 1 s without messages).")
+        sample("coderdns_snapshot_layered", [], report.layered ? 1 : 0)
         if let age = report.dataAge {
             family("coderdns_data_age_seconds", "gauge", "Seconds since the data source last confirmed the data served (0 while connected).")
             sample("coderdns_data_age_seconds", [], age)

@@ -26,6 +26,8 @@ public struct StatusReport: Sendable {
     public var agents: Int
     public var workspaceNames: Int
     public var skippedAgents: Int
+    /// Whether the snapshot served is a layer of diffs over a whole build (not yet folded).
+    public var layered: Bool
     public var owner: String
     public var suffix: String
     public var udp: QueryCounters
@@ -67,6 +69,7 @@ public struct StatusReport: Sendable {
         agents = snapshot.agentAddressCount
         workspaceNames = snapshot.workspaceNameCount
         skippedAgents = snapshot.skippedAgents
+        layered = !snapshot.isWhole
         owner = snapshot.configuration.owner
         suffix = snapshot.configuration.suffix.description
         self.udp = udp

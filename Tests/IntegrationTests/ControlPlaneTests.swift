@@ -420,6 +420,90 @@ struct ControlPlaneIntegrationTests {
         }
     }
 
+    /// The reverse-zone name of `address` (nibbles, least significant first).
+    static func reverseName(_ address: IPv6Address) -> String {
+        let hex = String(address.high, radix: 16).leftPadded(16) + String(address.low, radix: 16).leftPadded(16)
+        return hex.reversed().map(String.init).joined(separator: ".") + ".ip6.arpa"
+    }
+
+    static func serial(_ port: UInt16) throws -> UInt32? {
+        guard case .soa(let data) = try reply(port, "coder", .soa).answers.first?.data else { return nil }
+        return data.serial
+    }
+
+    /// Diffs are published as a layer over the last whole build (the server counts them):
+    /// renames, a deletion, an agent added to a single-agent workspace and an agent moved
+    /// answer at once, forward and reverse, exactly as a whole build would; once the stream is
+    /// quiet the layer is folded into a whole build with the same records and the same serial.
+    @Test func diffsAnswerAtOnceAsLayersAndAQuietStreamFoldsThemKeepingTheSerial() throws {
+        let controlPlane = try ControlPlaneStandIn()
+        let metricsPort = IntegrationEnvironment.nextPort()
+        let arguments = ["--control-plane", controlPlane.endpoint, "--metrics-listen", "127.0.0.1:\(metricsPort)"]
+        try ServerProcess.withServer(snapshot: nil, arguments: arguments) { server in
+            let connection = try controlPlane.accept()
+            let names = (0..<40).map { "w\($0)" }
+            try connection.send(WorkspaceUpdate(snapshotOf: TestStates.state(names)))
+            #expect(Self.waitFor(server.port, "w39.coder", .noError))
+            let id = { (name: String, kind: UInt64) in IdentifierField(TestStates.identifier(name, kind)) }
+
+            var rename = WorkspaceUpdate()
+            rename.upsertedWorkspaces = [.init(id: id("w1", 1), name: "renamed", status: .running)]
+            try connection.send(rename)
+            #expect(Self.waitFor(server.port, "renamed.coder", .noError))
+            #expect(try Self.reply(server.port, "w1.coder").rcode == .nameError)
+            #expect(try Self.reply(server.port, "main.w1.me.coder").rcode == .nameError)
+            let movedAddress = ServiceAddress.agent(TestStates.identifier("w1", 2))
+            let pointer = try Self.reply(server.port, Self.reverseName(movedAddress), .ptr)
+            #expect(pointer.answers.first?.data == .ptr(try DomainName("main.renamed.alice.coder")), "\(pointer.answers)")
+
+            var more = WorkspaceUpdate()
+            more.deletedWorkspaces = [.init(id: id("w2", 1), name: "w2", status: .running)]
+            // w3 gets a second agent: `w3.coder` is no longer a host, its agents are.
+            more.upsertedAgents = [
+                .init(id: id("w3-gpu", 2), name: "gpu", workspaceID: id("w3", 1)),
+                // w4's agent moves to w5, which then has two.
+                .init(id: id("w4", 2), name: "moved", workspaceID: id("w5", 1)),
+            ]
+            try connection.send(more)
+            #expect(Self.waitFor(server.port, "gpu.w3.me.coder", .noError))
+            #expect(try Self.reply(server.port, "w2.coder").rcode == .nameError)
+            #expect(try Self.reply(server.port, "main.w2.alice.coder").rcode == .nameError)
+            let w3 = try Self.reply(server.port, "w3.coder")
+            #expect(w3.rcode == .nameError, "w3 has two agents now")
+            #expect(try Self.reply(server.port, "moved.w5.me.coder").answers.count == 1)
+            #expect(try Self.reply(server.port, "main.w4.me.coder").rcode == .nameError)
+            #expect(try Self.reply(server.port, "w4.coder").rcode == .nameError, "w4 has no agent left")
+            #expect(try Self.reply(server.port, "main.w0.me.coder").answers.count == 1, "an untouched name")
+            let reverse = try Self.reply(server.port, Self.reverseName(ServiceAddress.agent(TestStates.identifier("w4", 2))), .ptr)
+            #expect(reverse.answers.first?.data == .ptr(try DomainName("moved.w5.alice.coder")), "\(reverse.answers)")
+
+            let samples = try ObservabilityTests.scrape(metricsPort).samples
+            #expect(samples[#"coderdns_source_layered_snapshots_total{kind="control-plane"}"#] == 2, "\(samples)")
+            #expect(samples["coderdns_snapshot_layered"] == 1, "\(samples)")
+            let serial = try Self.serial(server.port)
+            #expect(serial == 3, "one snapshot and two diffs")
+            // Quiet for over a second: folded into a whole build. Same answers, same serial.
+            sleep(seconds: 1.6)
+            #expect(try ObservabilityTests.scrape(metricsPort).samples["coderdns_snapshot_layered"] == 0, "folded")
+            #expect(try Self.serial(server.port) == serial)
+            #expect(try Self.reply(server.port, "renamed.coder").rcode == .noError)
+            #expect(try Self.reply(server.port, "w1.coder").rcode == .nameError)
+            #expect(try Self.reply(server.port, "moved.w5.me.coder").answers.count == 1)
+            #expect(try Self.reply(server.port, "w3.coder").rcode == .nameError)
+            let folded = try Self.reply(server.port, Self.reverseName(movedAddress), .ptr)
+            #expect(folded.answers.first?.data == .ptr(try DomainName("main.renamed.alice.coder")))
+
+            // A diff after the fold is layered again, on the new whole build.
+            var again = WorkspaceUpdate()
+            again.upsertedWorkspaces = [.init(id: id("w6", 1), name: "w6-new", status: .running)]
+            try connection.send(again)
+            #expect(Self.waitFor(server.port, "w6-new.coder", .noError))
+            let after = try ObservabilityTests.scrape(metricsPort).samples
+            #expect(after[#"coderdns_source_layered_snapshots_total{kind="control-plane"}"#] == 3, "\(after)")
+            #expect(try Self.serial(server.port) == 4)
+        }
+    }
+
     @Test func afterMaxStaleWithoutAConnectionTheStateIsNoLongerServed() throws {
         let controlPlane = try ControlPlaneStandIn()
         try ServerProcess.withServer(snapshot: nil, arguments: ["--control-plane", controlPlane.endpoint, "--max-stale", "1s"]) { server in
@@ -440,4 +524,9 @@ struct ControlPlaneIntegrationTests {
             #expect(Self.waitFor(server.port, "alpha.coder", .noError))
         }
     }
+}
+
+extension String {
+    /// Zeros in front, to `width` characters.
+    fileprivate func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }
