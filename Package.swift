@@ -90,7 +90,10 @@ let package = Package(
         .testTarget(name: "EventIOTests", dependencies: ["EventIO"]),
         .testTarget(name: "RecordStoreTests", dependencies: ["RecordStore", "DNSWire", "TestSupport"]),
         .testTarget(name: "ResponderTests", dependencies: ["Responder", "RecordStore", "DNSWire", "TestSupport"]),
-        .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane", "RecordStore", "TestSupport"]),
+        .testTarget(
+            name: "ControlPlaneTests",
+            dependencies: ["ControlPlane", "RecordStore", "TestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "YamuxTests", dependencies: ["Yamux", "TestSupport"]),
         .testTarget(name: "DRPCTests", dependencies: ["DRPC", "TestSupport"]),
         .testTarget(name: "CoderClientTests", dependencies: ["CoderClient", "ControlPlane", "RecordStore"]),

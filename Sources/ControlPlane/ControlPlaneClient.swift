@@ -110,11 +110,14 @@ public final class ControlPlaneClient: Sendable {
     }
 
     /// Stops the thread (after writing any pending cache) and waits for it.
+    ///
+    /// The thread is taken out, not only joined: its closure holds this client, so keeping it
+    /// would be a reference cycle that outlives the client (LeakSanitizer found it).
     public func stop() {
         stopping.store(true, ordering: .sequentiallyConsistent)
         feed.cancel()
         wake.wake()
-        thread.withLock { $0 }?.join()
+        thread.withLock { $0.take() }?.join()
     }
 
     /// How long the stream must be quiet before a layered snapshot is folded into a whole build.
