@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 #if canImport(Glibc)
     import Glibc
@@ -25,6 +26,7 @@ final class ChildProcess {
 
     let pid: pid_t
     private var ending: Ending?
+    private let standardErrorPath: String?
 
     /// Starts `executable` with `arguments`; stdin is /dev/null, stdout and stderr go to the
     /// given files (created or truncated) or /dev/null. `environment` adds to (or replaces
@@ -66,6 +68,7 @@ final class ChildProcess {
         let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
         guard result == 0 else { throw SocketError("posix_spawn \(executable)", errno: result) }
         self.pid = pid
+        self.standardErrorPath = standardError
     }
 
     deinit { stop() }
@@ -111,6 +114,7 @@ final class ChildProcess {
             if result == pid {
                 // WIFEXITED: the low 7 bits are zero; WEXITSTATUS: the next 8.
                 ending = status & 0x7F == 0 ? .exited((status >> 8) & 0xFF) : .signaled(status & 0x7F)
+                recordSanitizerReports()
                 return
             }
             if result < 0 && errno == EINTR { continue }
@@ -120,5 +124,24 @@ final class ChildProcess {
             }
             return
         }
+    }
+
+    /// What starts a sanitizer's report (`==PID==ERROR: AddressSanitizer: ...`,
+    /// `WARNING: ThreadSanitizer: data race ...`, `==PID==ERROR: LeakSanitizer: ...`).
+    static let sanitizerMarkers = ["ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "WARNING: ThreadSanitizer"]
+
+    /// Under `scripts/sanitize` the binaries a test starts are instrumented too, and their
+    /// reports would otherwise pass unseen: ThreadSanitizer keeps the process running after a
+    /// report, most tests stop the server with SIGTERM without asking how it exited, and a
+    /// test that expects a failing exit status cannot tell the sanitizer's apart. So once a
+    /// child has ended, a report in its standard error is an issue of the running test.
+    private func recordSanitizerReports() {
+        guard let path = standardErrorPath, let text = try? String(contentsOfFile: path, encoding: .utf8),
+            let marker = Self.sanitizerMarkers.first(where: { text.contains($0) })
+        else { return }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let start = lines.firstIndex { $0.contains(marker) } ?? 0
+        let report = lines[start...].prefix(60).joined(separator: "\n")
+        Issue.record("process \(pid) (\(ending?.description ?? "")) reported \(marker):\n\(report)")
     }
 }
