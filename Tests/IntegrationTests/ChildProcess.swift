@@ -44,6 +44,11 @@ final class ChildProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, standardOutput ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, standardError ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        // Nothing else: tests run in parallel, and a descriptor of another test's (a control-
+        // plane connection it is about to drop) would otherwise stay open in this child.
+        guard let closeFrom = Self.closeFrom, closeFrom(&actions, 3) == 0 else {
+            throw HarnessError("posix_spawn_file_actions_addclosefrom_np (glibc 2.34) is missing")
+        }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -72,6 +77,15 @@ final class ChildProcess {
     }
 
     deinit { stop() }
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np`: Swift's Glibc module leaves it out
+    /// (it is a GNU extension).
+    private typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    private static let closeFrom: CloseFrom? = {
+        // RTLD_DEFAULT is the null handle on glibc.
+        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: CloseFrom.self)
+    }()
 
     /// How it ended, if it has.
     var endingIfEnded: Ending? {
