@@ -272,9 +272,13 @@ struct ControlPlaneIntegrationTests {
             let queries = directory.appendingPathComponent("queries").path
             try TestStates.names(of: stable).map { "\($0) AAAA" }.joined(separator: "\n").write(toFile: queries, atomically: true, encoding: .utf8)
             let output = directory.appendingPathComponent("dnsperf.out").path
+            // A query is lost when no reply comes within `-t` seconds. Under a sanitizer the
+            // server runs several times slower and, on a busy machine, once fell over 2 s
+            // behind (all 200 queries in flight "lost"): every query must still be answered.
+            let timeout = IntegrationEnvironment.sanitizer == nil ? "2" : "10"
             let load = try ChildProcess(
                 executable: dnsperf,
-                arguments: ["-s", "127.0.0.1", "-p", "\(server.port)", "-d", queries, "-l", "4", "-c", "4", "-q", "200", "-t", "2"],
+                arguments: ["-s", "127.0.0.1", "-p", "\(server.port)", "-d", queries, "-l", "4", "-c", "4", "-q", "200", "-t", timeout],
                 standardOutput: output, standardError: output)
 
             let churn = TestStates.state((0..<300).map { "churn\($0)" }, pair: false)
@@ -301,14 +305,18 @@ struct ControlPlaneIntegrationTests {
             #expect(lost == 0, "\(report)")
             #expect(completed == sent, "\(report)")
             #expect(report.contains("NOERROR \(completed) (100.00%)"), "\(report)")
-            #expect(swaps > 50)
-            // Every swap was applied: the SOA serial counts snapshots (1 + swaps).
-            let soa = try Self.reply(server.port, "coder", .soa)
-            if case .soa(let data) = soa.answers.first?.data {
-                #expect(Int(data.serial) == 1 + swaps)
-            } else {
-                Issue.record("no SOA")
+            // Under a sanitizer the server takes tens of milliseconds to build each swap's
+            // snapshot, the stream's socket fills and `send` waits for it: fewer swaps.
+            #expect(swaps > (IntegrationEnvironment.sanitizer == nil ? 50 : 20), "\(swaps) swaps in 3.5 s")
+            // Every swap was applied: the SOA serial counts snapshots (1 + swaps). The last
+            // ones may still be in the socket when the load ends; they are applied in order.
+            let deadline = monotonicSeconds() + 10
+            var serial = try Self.serial(server.port)
+            while serial.map({ Int($0) < 1 + swaps }) ?? true, monotonicSeconds() < deadline {
+                usleep(20_000)
+                serial = try Self.serial(server.port)
             }
+            #expect(serial.map(Int.init) == 1 + swaps)
         }
     }
 
@@ -516,7 +524,7 @@ struct ControlPlaneIntegrationTests {
             controlPlane.disappear()
             connection.drop()
             #expect(try Self.reply(server.port, "alpha.coder").rcode == .noError)
-            #expect(Self.waitFor(server.port, "alpha.coder", .serverFailure, timeout: 4))
+            #expect(Self.waitFor(server.port, "alpha.coder", .serverFailure, timeout: 4), "stderr:\n\(server.standardError)")
             // A new session's snapshot brings the names back.
             try controlPlane.listen()
             let again = try controlPlane.accept(timeout: 15)

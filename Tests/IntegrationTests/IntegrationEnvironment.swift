@@ -37,6 +37,16 @@ enum IntegrationEnvironment {
     static let ip: String =
         ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/sbin/ip"
 
+    /// The sanitizer this test process was built with (`scripts/sanitize`; the binary next to
+    /// it was built with the same), found by its runtime's entry point; nil in a normal build.
+    /// A few tests with throughput figures expect less of a build that runs several times
+    /// slower; none weakens what it checks for correctness.
+    static let sanitizer: String? = {
+        if dlsym(nil, "__tsan_init") != nil { return "thread" }
+        if dlsym(nil, "__asan_init") != nil { return "address" }
+        return nil
+    }()
+
     static var isRoot: Bool { geteuid() == 0 }
     /// CI sets `CODERDNS_REQUIRE_ROOT_TESTS=1` so that a missing root is a failure, not a skip.
     static var rootTestsRequired: Bool { ProcessInfo.processInfo.environment["CODERDNS_REQUIRE_ROOT_TESTS"] == "1" }
