@@ -208,7 +208,14 @@ struct ServeCommand: ParsableCommand {
                 }
             }
         }
-        let ownerName = try owner ?? record?.identity.owner ?? Self.loginUser()
+        // Following coderd, the deployment names the owner on every connection (`users/me`),
+        // and nothing is served under the name before that: a login name the system cannot
+        // tell (a service's dynamic user without nss-systemd) or that is no DNS label must not
+        // stop it, so `me` stands in until then. Otherwise the login user's name.
+        var ownerName = try owner ?? record?.identity.owner ?? (login != nil ? (try? Self.loginUser(quiet: true)) ?? "me" : Self.loginUser())
+        if login != nil, owner == nil, (try? ZoneConfiguration(suffix: suffix ?? record?.identity.suffix ?? "coder", owner: ownerName)) == nil {
+            ownerName = "me"
+        }
         let configuration: ZoneConfiguration
         do {
             configuration = try ZoneConfiguration(suffix: suffix ?? record?.identity.suffix ?? "coder", owner: ownerName)
@@ -367,10 +374,11 @@ struct ServeCommand: ParsableCommand {
             ])
     }
 
-    static func loginUser() throws -> String {
+    static func loginUser(quiet: Bool = false) throws -> String {
         if let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name {
             return String(cString: name)
         }
+        if quiet { throw ExitCode(64) }
         throw fail("cannot tell the login user's name; pass --owner", status: 64)
     }
 
