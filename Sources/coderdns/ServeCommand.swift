@@ -1,7 +1,6 @@
 import ArgumentParser
 import CoderClient
 import ControlPlane
-import Dispatch
 import EventIO
 import Logging
 import Observability
@@ -295,15 +294,16 @@ struct ServeCommand: ParsableCommand {
             // With a control plane, the stream owns the state: SIGHUP does not reload the file.
             let snapshotPath = feed == nil ? snapshot : nil
             // Reading and building a large state takes long: do it off the event loop (which
-            // is worker 0's), one reload at a time, and publish with one swap when done.
-            let reloads = DispatchQueue(label: "coderdns.reload")
+            // is worker 0's), on a thread of its own, one reload at a time (`reload` takes the
+            // reload lock), and publish with one swap when done.
             try loop.onSignal(SIGHUP) {
                 guard let snapshotPath else { return }
-                reloads.async {
+                let started = WorkerThread.detached(for: "a reload") {
                     if Self.reload(snapshotPath, configuration: configuration, publisher: publisher, logger: logger).succeeded {
                         fileLoadedAt.markNow()
                     }
                 }
+                if !started { logger.error("cannot start a thread for the reload; still serving the previous data") }
             }
         } catch {
             throw fail("\(error)", status: 1)
@@ -346,7 +346,7 @@ struct ServeCommand: ParsableCommand {
         initialState = nil
         // Returning the freed pages walks the whole heap (tens of milliseconds for a large
         // state): not on worker 0's thread, which answers as soon as its loop runs.
-        DispatchQueue.global(qos: .utility).async { MemoryTrim.release() }
+        WorkerThread.detached(for: "returning memory") { MemoryTrim.release() }
         loops[0].run()
         // Stopping: a second SIGTERM or SIGINT now ends the process at once (libevent's
         // handlers would only queue it for a loop that no longer runs).
