@@ -133,6 +133,9 @@ struct TCPTransportTests {
                 served.append(socket)
                 sleep(seconds: 0.05)
             }
+            // Past the 1 s in which a new connection ranks as having just made progress
+            // (TCPConnectionPolicy.newConnectionGrace): from here progress alone counts.
+            sleep(seconds: 1.1)
             // The first asks again: now the second is the least recently used.
             try served[0].send(DNSQuery.framed(try DNSQuery.bytes(id: 11, name: "myws.coder", type: .aaaa)))
             #expect(try Message(bytes: try served[0].receiveMessage()).header.id == 11)
