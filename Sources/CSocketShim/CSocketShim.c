@@ -144,6 +144,8 @@ int cdns_batch_send(cdns_batch *b, int fd, int received, int *last_error) {
     return failed;
 }
 
+int cdns_accept(int fd) { return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); }
+
 // ---- Privileges ------------------------------------------------------------------------------
 
 int cdns_setresuid(uid_t id) { return setresuid(id, id, id); }
