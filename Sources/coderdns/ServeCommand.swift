@@ -221,6 +221,29 @@ struct ServeCommand: ParsableCommand {
         } catch {
             throw fail(owner == nil && error.isOwner ? "\(error) (the login user's name; pass --owner)" : "\(error)", status: 64)
         }
+        let publisher = SnapshotPublisher(.empty(configuration: configuration))
+        // The sockets are bound before any thread starts (the --coder feed starts SwiftNIO's),
+        // so that a server started without root but with a capability to bind port 53 can
+        // give it up for every thread at once: capabilities belong to each thread, and a new
+        // thread copies its creator's.
+        EventLoop.ignoreSIGPIPE()
+        EventLoop.enableThreads()
+        let workerCount = workers ?? AvailableCPUs.count()
+        let loops: [EventLoop]
+        let server: DNSServer
+        do {
+            loops = try (0..<workerCount).map { _ throws(EventIOError) in try EventLoop() }
+            server = try DNSServer(
+                loops: loops, publisher: publisher,
+                options: ServerOptions(
+                    listen: addresses, tcpIdleTimeout: tcpIdleTimeout, maximumTCPConnections: maxTcpConnections,
+                    udpCoalesceDelay: Double(udpCoalesceUsec) / 1_000_000, udpCoalesceRate: Double(udpCoalesceAbove)),
+                logger: logger)
+        } catch {
+            throw fail("\(error)", status: 1)
+        }
+        try dropCapabilities(logger: logger)
+
         let feed: (any UpdateFeed)?
         do {
             feed = try makeFeed(login: login)
@@ -228,7 +251,6 @@ struct ServeCommand: ParsableCommand {
             throw fail("\(error)", status: 2)
         }
 
-        let publisher = SnapshotPublisher(.empty(configuration: configuration))
         let start = EventLoop.monotonicNow()
         let startedAt = ControlPlaneClient.wallClock()
         // When the state file was last read (for `coderdns status`: how old the data is).
@@ -274,19 +296,7 @@ struct ServeCommand: ParsableCommand {
             logger.notice("no workspace state yet: in-zone queries get SERVFAIL until some arrives")
         }
 
-        EventLoop.ignoreSIGPIPE()
-        EventLoop.enableThreads()
-        let workerCount = workers ?? AvailableCPUs.count()
-        let loops: [EventLoop]
-        let server: DNSServer
         do {
-            loops = try (0..<workerCount).map { _ throws(EventIOError) in try EventLoop() }
-            server = try DNSServer(
-                loops: loops, publisher: publisher,
-                options: ServerOptions(
-                    listen: addresses, tcpIdleTimeout: tcpIdleTimeout, maximumTCPConnections: maxTcpConnections,
-                    udpCoalesceDelay: Double(udpCoalesceUsec) / 1_000_000, udpCoalesceRate: Double(udpCoalesceAbove)),
-                logger: logger)
             let loop = loops[0]
             let stopAll = { for each in loops { each.stop() } }
             try loop.onSignal(SIGINT, stopAll)
