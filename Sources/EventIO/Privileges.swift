@@ -64,28 +64,30 @@ public enum Privileges {
     /// Without root but with capabilities (systemd's `AmbientCapabilities=CAP_NET_BIND_SERVICE`,
     /// or `setcap cap_net_bind_service=+ep` on the binary): empties every capability set of
     /// this thread (effective, permitted, inheritable, ambient) and sets no-new-privileges, so
-    /// no exec can grant any back. Then checks every thread of the process (/proc/self/task):
-    /// none may hold a capability. True when there were capabilities to drop; false for root
-    /// (whose way out is ``drop(to:)``) and for a process that holds none.
+    /// no exec can grant any back. Then checks every thread of the process (/proc/self/task;
+    /// this thread alone where /proc cannot be read): none may hold a capability. True when
+    /// there were capabilities to drop; false for root (whose way out is ``drop(to:)``) and
+    /// for a process that holds none.
     ///
     /// Call it once the sockets are bound and before any thread starts: capabilities belong
     /// to each thread, a new thread copies its creator's, and only a thread can change its
     /// own (glibc applies set*id calls to every thread, but not capset).
     public static func dropCapabilities() throws(Failure) -> Bool {
-        guard geteuid() != 0, !threadsHoldingCapabilities().isEmpty else { return false }
+        guard geteuid() != 0, cdns_capabilities_held() != 0 || threadsHoldingCapabilities()?.isEmpty == false else { return false }
         if cdns_clear_capabilities() != 0 { throw .call("capset", errno: Errno.current) }
         if cdns_set_no_new_privileges() != 0 { throw .call("PR_SET_NO_NEW_PRIVS", errno: Errno.current) }
-        let holding = threadsHoldingCapabilities()
-        guard holding.isEmpty else {
+        guard cdns_capabilities_held() == 0 else { throw .regainable("capabilities remain") }
+        if let holding = threadsHoldingCapabilities(), !holding.isEmpty {
             throw .regainable("threads \(holding.map(String.init).joined(separator: ", ")) still hold capabilities")
         }
         return true
     }
 
     /// The threads of this process whose CapInh, CapPrm, CapEff or CapAmb (/proc/self/task/
-    /// TID/status) is not empty. A thread whose status cannot be read counts as holding.
-    static func threadsHoldingCapabilities() -> [Int32] {
-        guard let directory = opendir("/proc/self/task") else { return [-1] }
+    /// TID/status) is not empty (a thread whose status cannot be read counts as holding);
+    /// nil when /proc/self/task cannot be read.
+    static func threadsHoldingCapabilities() -> [Int32]? {
+        guard let directory = opendir("/proc/self/task") else { return nil }
         defer { closedir(directory) }
         var holding: [Int32] = []
         while let entry = readdir(directory) {

@@ -2,7 +2,8 @@ import CLibevent
 import Glibc
 
 /// A listening TCP socket that we create and bind ourselves (so it can be FREEBIND), and
-/// accept from ourselves, a few connections per turn of the loop.
+/// accept from ourselves, a batch of connections per turn of the loop (libevent's
+/// evconnlistener accepts the whole backlog at once).
 public final class TCPListener {
     public let address: SocketAddress
     private let loop: EventLoop

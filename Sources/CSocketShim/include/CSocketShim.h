@@ -56,6 +56,9 @@ int cdns_set_no_new_privileges(void);
 /// 1 when this thread's effective and permitted capability sets are empty, 0 when not, -1
 /// and errno when they cannot be read.
 int cdns_capabilities_are_empty(void);
+/// 1 when this thread holds any capability (effective, permitted, inheritable or ambient), 0
+/// when it holds none, -1 and errno when they cannot be read.
+int cdns_capabilities_held(void);
 /// How many CPUs this process may run on (sched_getaffinity's mask, as taskset or a cpuset
 /// leaves it), or -1 and errno.
 int cdns_available_cpus(void);
