@@ -583,6 +583,31 @@ def chart(summary, rates, path):
     os.remove(data)
 
 
+def latency_chart(summary, rates, path):
+    """p50 and p99 against the offered rate, one line per server (docs/latency.png)."""
+    data = os.path.join(os.path.dirname(path), ".latency.dat")
+    labels = list(summary)
+    with open(data, "w") as file:
+        for label in labels:
+            file.write(f"# {label}\n")
+            for rate in rates:
+                entry = summary[label]
+                file.write(f"{rate / 1000:.0f} {entry[f'p50@{rate}'] * 1e6:.1f} {entry[f'p99@{rate}'] * 1e6:.1f}\n")
+            file.write("\n\n")
+    script = [f'set terminal pngcairo size 1200,500 font "sans,11"', f'set output "{path}"',
+              "set multiplot layout 1,2 title 'latency against offered load: 100,000 workspaces, server pinned to one core'",
+              "set key top left", "set grid", "set xlabel 'offered QPS (thousands)'", "set termoption noenhanced",
+              "set logscale y", "set yrange [10:*]"]
+    for column, title in ((2, "p50 (µs)"), (3, "p99 (µs)")):
+        script.append(f"set title \"{title}\"")
+        plots = [f"'{data}' index {index} using 1:{column} with linespoints lw 2 title '{label}'"
+                 for index, label in enumerate(labels)]
+        script.append("plot " + ", ".join(plots))
+    script.append("unset multiplot")
+    subprocess.run(["gnuplot"], input="\n".join(script), text=True, check=True)
+    os.remove(data)
+
+
 def machine():
     model = "unknown CPU"
     with open("/proc/cpuinfo") as file:
@@ -613,7 +638,8 @@ def main():
     parser.add_argument("--workspaces", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--rates", default="20000,60000")
+    parser.add_argument("--rates", default="20000,40000,60000,80000",
+                        help="fixed rates (QPS) measured after saturation; CPU, latency and the latency-versus-load chart")
     parser.add_argument("--servers", default="coderdns,coderdns-eager,knotd,nsd")
     parser.add_argument("--baseline", help="another coderdns binary, measured as coderdns-baseline in the same rounds "
                         "(add coderdns-baseline to --servers): an A/B of two builds")
@@ -699,6 +725,8 @@ def main():
 def write_docs(args, summary, rates, text, extras):
     os.makedirs(args.output, exist_ok=True)
     chart(summary, rates, os.path.join(args.output, "benchmarks.png"))
+    if len(rates) > 1:
+        latency_chart(summary, rates, os.path.join(args.output, "latency.png"))
     path = os.path.join(args.output, "benchmarks.md")
     document = "# Benchmarks\n\n<!-- bench:begin -->\n<!-- bench:end -->\n"
     if os.path.exists(path):
@@ -729,7 +757,7 @@ def write_docs(args, summary, rates, text, extras):
     _, _, after = rest.partition(end)
     with open(path, "w") as file:
         file.write(before + start + "\n" + "\n".join(block) + end + after)
-    log(f"wrote {path} and benchmarks.png")
+    log(f"wrote {path}, benchmarks.png and latency.png")
 
 
 if __name__ == "__main__":

@@ -144,6 +144,8 @@ int cdns_batch_send(cdns_batch *b, int fd, int received, int *last_error) {
     return failed;
 }
 
+int cdns_accept(int fd) { return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); }
+
 // ---- Privileges ------------------------------------------------------------------------------
 
 int cdns_setresuid(uid_t id) { return setresuid(id, id, id); }
@@ -182,6 +184,22 @@ int cdns_capabilities_are_empty(void) {
         if (data[i].effective != 0 || data[i].permitted != 0) return 0;
     }
     return 1;
+}
+
+int cdns_capabilities_held(void) {
+    struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+    memset(data, 0, sizeof(data));
+    if (syscall(SYS_capget, &header, data) != 0) return -1;
+    for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++) {
+        if (data[i].effective != 0 || data[i].permitted != 0 || data[i].inheritable != 0) return 1;
+    }
+    for (int cap = 0; cap <= 63; cap++) {
+        int set = prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, cap, 0, 0);
+        if (set == 1) return 1;
+        if (set < 0) break;  // past the last capability this kernel knows (or before Linux 4.3)
+    }
+    return 0;
 }
 
 int cdns_available_cpus(void) {

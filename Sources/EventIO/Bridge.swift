@@ -29,17 +29,6 @@ let eventTrampoline: @convention(c) (Int32, Int16, UnsafeMutableRawPointer?) -> 
     with(context, as: EventHandle.self) { $0.fire(what) }
 }
 
-/// `evconnlistener_cb`: hands an accepted socket to the listener.
-let acceptTrampoline: @convention(c) (OpaquePointer?, Int32, UnsafeMutablePointer<sockaddr>?, Int32, UnsafeMutableRawPointer?) -> Void = {
-    _, fd, _, _, context in
-    with(context, as: TCPListener.self) { $0.accepted(fd) }
-}
-
-/// `evconnlistener_errorcb`: accept failed (EMFILE and the like).
-let acceptErrorTrampoline: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> Void = { _, context in
-    with(context, as: TCPListener.self) { $0.acceptFailed(Errno.current) }
-}
-
 let readTrampoline: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> Void = { _, context in
     with(context, as: TCPConnection.self) { $0.readable() }
 }

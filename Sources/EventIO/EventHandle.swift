@@ -7,13 +7,16 @@ final class EventHandle {
     private(set) var event: OpaquePointer? = nil
     private let action: (Int16) -> Void
 
-    init(base: OpaquePointer, fd: Int32, events: Int16, action: @escaping (Int16) -> Void) throws(EventIOError) {
+    init(
+        base: OpaquePointer, fd: Int32, events: Int16, priority: EventLoop.Priority, action: @escaping (Int16) -> Void
+    ) throws(EventIOError) {
         self.action = action
         // Every stored property is set (event is nil), so self can be the context.
         guard let event = event_new(base, fd, events, eventTrampoline, retainedPointer(self)) else {
             throw .libevent(call: "event_new")
         }
         self.event = event
+        event_priority_set(event, priority.rawValue)
     }
 
     func fire(_ what: Int16) { action(what) }

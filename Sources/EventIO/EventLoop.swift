@@ -5,9 +5,36 @@ import Glibc
 ///
 /// Everything but ``stop()`` must happen on that thread; ``stop()`` may come from any
 /// thread once ``enableThreads()`` has been called.
+///
+/// Priorities keep TCP from starving UDP on the loop that serves both, and keep busy TCP
+/// connections from delaying a new client (docs/behaviour.md, "UDP and TCP"): each turn runs
+/// every ready UDP callback first, and at most ``connectionCallbacksPerPoll`` of the rest
+/// before it polls again. TCP connections are served in turn (libevent's queue of ready
+/// callbacks is first in, first out), but however many are busy, a datagram waits for at
+/// most that many TCP callbacks.
 public final class EventLoop: @unchecked Sendable {
     let base: OpaquePointer
     private var signalHandlers: [EventHandle] = []
+
+    /// Which of libevent's queues an event's callback waits in: a lower number runs first.
+    enum Priority: Int32, CaseIterable {
+        /// UDP sockets and their coalescing timers: cheap per callback, and the bulk of the
+        /// server's work.
+        case datagrams = 0
+        /// The first read of a TCP connection just accepted: a client's query is answered
+        /// before the connections already open get another turn, and before the next
+        /// accept can close its connection to make room (``TCPListener``).
+        case newConnections = 1
+        /// Everything else: TCP accepts, later reads, writes and timers, signals.
+        case connections = 2
+    }
+
+    /// Callbacks of ``Priority/newConnections`` and ``Priority/connections`` run between two
+    /// polls for ready sockets. One TCP read answers at most
+    /// ``TCPConnection/maximumSingleRead`` bytes of queries, so a datagram that arrives while
+    /// every TCP connection is busy waits for a few hundred TCP queries, not for one turn of
+    /// every connection.
+    static let connectionCallbacksPerPoll: Int32 = 16
 
     /// Makes libevent safe to use from several threads (one base per thread, plus
     /// `loopexit` from others). Call once, before creating loops.
@@ -21,7 +48,13 @@ public final class EventLoop: @unchecked Sendable {
         guard let config = event_config_new() else { throw .libevent(call: "event_config_new") }
         defer { event_config_free(config) }
         event_config_set_flag(config, Int32(EVENT_BASE_FLAG_PRECISE_TIMER.rawValue))
+        event_config_set_max_dispatch_interval(config, nil, Self.connectionCallbacksPerPoll, Priority.newConnections.rawValue)
         guard let base = event_base_new_with_config(config) else { throw .libevent(call: "event_base_new_with_config") }
+        // Before any event exists: an event takes the base's default priority when made.
+        guard event_base_priority_init(base, Int32(Priority.allCases.count)) == 0 else {
+            event_base_free(base)
+            throw .libevent(call: "event_base_priority_init")
+        }
         self.base = base
     }
 
@@ -41,6 +74,12 @@ public final class EventLoop: @unchecked Sendable {
         event_base_loopexit(base, nil)
     }
 
+    /// Once the running callback returns, polls for ready sockets before running any other
+    /// callback: what just became ready at a higher priority goes first.
+    func pollAfterThisCallback() {
+        event_base_loopcontinue(base)
+    }
+
     /// Calls `handler` on the loop's thread whenever `signal` arrives.
     public func onSignal(_ signal: Int32, _ handler: @escaping () -> Void) throws(EventIOError) {
         // A blocked mask survives exec: a parent that blocked the signal (Foundation's Process
@@ -49,7 +88,9 @@ public final class EventLoop: @unchecked Sendable {
         sigemptyset(&set)
         sigaddset(&set, signal)
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
-        let handle = try EventHandle(base: base, fd: signal, events: Int16(EV_SIGNAL | EV_PERSIST)) { _ in handler() }
+        let handle = try EventHandle(base: base, fd: signal, events: Int16(EV_SIGNAL | EV_PERSIST), priority: .connections) { _ in
+            handler()
+        }
         handle.add()
         signalHandlers.append(handle)
     }

@@ -37,4 +37,15 @@ public final class WorkerThread: @unchecked Sendable {
     public func join() {
         pthread_join(thread, nil)
     }
+
+    /// Runs `body` on a thread of its own that nobody waits for (a reload, a control-socket
+    /// request, returning memory): plain pthreads rather than libdispatch's pool, whose
+    /// workers try to change their priority and log each refusal where a seccomp filter
+    /// denies `setpriority` (dist/coderdns.service). False when no thread could be made.
+    @discardableResult
+    public static func detached(for purpose: String, _ body: @escaping @Sendable () -> Void) -> Bool {
+        guard let worker = try? WorkerThread(for: purpose, body) else { return false }
+        pthread_detach(worker.thread)
+        return true
+    }
 }

@@ -61,6 +61,70 @@ public enum Privileges {
         try verify(identity)
     }
 
+    /// Without root but with capabilities (systemd's `AmbientCapabilities=CAP_NET_BIND_SERVICE`,
+    /// or `setcap cap_net_bind_service=+ep` on the binary): empties every capability set of
+    /// this thread (effective, permitted, inheritable, ambient) and sets no-new-privileges, so
+    /// no exec can grant any back. Then checks every thread of the process (/proc/self/task;
+    /// this thread alone where /proc cannot be read): none may hold a capability. True when
+    /// there were capabilities to drop; false for root (whose way out is ``drop(to:)``) and
+    /// for a process that holds none.
+    ///
+    /// Call it once the sockets are bound and before any thread starts: capabilities belong
+    /// to each thread, a new thread copies its creator's, and only a thread can change its
+    /// own (glibc applies set*id calls to every thread, but not capset).
+    public static func dropCapabilities() throws(Failure) -> Bool {
+        guard geteuid() != 0, cdns_capabilities_held() != 0 || threadsHoldingCapabilities()?.isEmpty == false else { return false }
+        if cdns_clear_capabilities() != 0 { throw .call("capset", errno: Errno.current) }
+        if cdns_set_no_new_privileges() != 0 { throw .call("PR_SET_NO_NEW_PRIVS", errno: Errno.current) }
+        guard cdns_capabilities_held() == 0 else { throw .regainable("capabilities remain") }
+        if let holding = threadsHoldingCapabilities(), !holding.isEmpty {
+            throw .regainable("threads \(holding.map(String.init).joined(separator: ", ")) still hold capabilities")
+        }
+        return true
+    }
+
+    /// The threads of this process whose CapInh, CapPrm, CapEff or CapAmb (/proc/self/task/
+    /// TID/status) is not empty (a thread whose status cannot be read counts as holding);
+    /// nil when /proc/self/task cannot be read.
+    static func threadsHoldingCapabilities() -> [Int32]? {
+        guard let directory = opendir("/proc/self/task") else { return nil }
+        defer { closedir(directory) }
+        var holding: [Int32] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            guard let thread = Int32(name) else { continue }
+            guard let status = readSmallFile("/proc/self/task/\(thread)/status") else {
+                holding.append(thread)
+                continue
+            }
+            let sets = status.split(separator: "\n").filter { line in
+                ["CapInh:", "CapPrm:", "CapEff:", "CapAmb:"].contains { line.hasPrefix($0) }
+            }
+            let empty = sets.count == 4 && sets.allSatisfy { line in line.dropFirst(7).allSatisfy { $0 == "0" || $0 == " " || $0 == "\t" } }
+            if !empty { holding.append(thread) }
+        }
+        return holding
+    }
+
+    /// A small file's text (/proc), nil when it cannot be read.
+    private static func readSmallFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count == 0 { break }
+            if count < 0 {
+                if Errno.current == EINTR { continue }
+                return nil
+            }
+            bytes += chunk[0..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     private static func verify(_ identity: Identity) throws(Failure) {
         var (realUser, effectiveUser, savedUser) = (uid_t(0), uid_t(0), uid_t(0))
         var (realGroup, effectiveGroup, savedGroup) = (gid_t(0), gid_t(0), gid_t(0))

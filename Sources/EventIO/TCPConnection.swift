@@ -10,6 +10,8 @@ public final class TCPConnection {
     private var bufferEvent: OpaquePointer?
     private var timer: EventHandle?
     private var closing = false
+    /// Not yet read from: its reads run at ``EventLoop/Priority/newConnections``.
+    private var isNew = true
 
     /// Bytes received; they are consumed when the call returns.
     public var onData: (UnsafeRawBufferPointer) -> Void = { _ in }
@@ -21,33 +23,47 @@ public final class TCPConnection {
     public var onClose: () -> Void = {}
 
     /// Bytes read from the socket per read callback.
-    public static let maximumSingleRead = 2048
+    public static let maximumSingleRead = 512
 
     /// Fails when libevent cannot make the idle timer or the bufferevent; `fd` is then still
     /// the caller's to close.
     init(loop: EventLoop, fd: Int32) throws(EventIOError) {
         // The timer first: a connection without one would never be closed for idleness, and
         // until the bufferevent owns `fd` a failure leaves nothing of it behind.
-        timer = try EventHandle(base: loop.base, fd: -1, events: 0) { [unowned self] _ in self.onTimer() }
+        timer = try EventHandle(base: loop.base, fd: -1, events: 0, priority: .connections) { [unowned self] _ in self.onTimer() }
         guard let bufferEvent = bufferevent_socket_new(loop.base, fd, Int32(BEV_OPT_CLOSE_ON_FREE.rawValue)) else {
             throw .libevent(call: "bufferevent_socket_new")
         }
         self.bufferEvent = bufferEvent
         // One read takes at most this much (libevent's default is 16 KiB): a client that
-        // pipelines hundreds of queries is answered over several turns of the loop, so the
-        // other connections (and a new client's one query) wait for at most a few dozen
-        // replies per busy connection, not hundreds. A query is well under 100 bytes.
+        // pipelines hundreds of queries is answered over many turns of the loop, so the other
+        // connections (and a new client's one query) wait for at most a dozen or so replies
+        // per busy connection, not hundreds. A query is well under 100 bytes; one that is
+        // longer is completed on the connection's next turn.
         bufferevent_set_max_single_read(bufferEvent, Self.maximumSingleRead)
+        // The first read goes ahead of the connections already open (EventLoop.Priority).
+        bufferevent_priority_set(bufferEvent, EventLoop.Priority.newConnections.rawValue)
         bufferevent_setcb(bufferEvent, readTrampoline, writeTrampoline, connectionEventTrampoline, retainedPointer(self))
         bufferevent_enable(bufferEvent, Int16(EV_READ | EV_WRITE))
     }
 
     deinit { release() }
 
-    /// Queues `bytes` for sending.
+    /// Sends `bytes`: straight to the socket when nothing is queued ahead of them (the usual
+    /// case, so a reply leaves in the callback that read its query, with no turn of the loop
+    /// in between), and whatever the socket does not take is queued for when it can
+    /// (``pendingOutput``, then ``onDrained``).
     public func write(_ bytes: UnsafeRawBufferPointer) {
-        guard let bufferEvent, !closing else { return }
-        bufferevent_write(bufferEvent, bytes.baseAddress, bytes.count)
+        guard let bufferEvent, !closing, let start = bytes.baseAddress else { return }
+        var offset = 0
+        if evbuffer_get_length(bufferevent_get_output(bufferEvent)) == 0 {
+            let sent = Glibc.send(bufferevent_getfd(bufferEvent), start, bytes.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+            if sent == bytes.count { return }
+            // A full socket (EAGAIN) queues everything; so does a failure, which the
+            // bufferevent's own write then meets and reports, closing the connection.
+            offset = max(sent, 0)
+        }
+        bufferevent_write(bufferEvent, start + offset, bytes.count - offset)
     }
 
     /// Bytes queued and not yet handed to the kernel.
@@ -125,6 +141,9 @@ public final class TCPConnection {
 
     func readable() {
         guard let bufferEvent else { return }
+        // The first read is done: from now on this connection waits its turn. (It fails while
+        // the write event is queued to run; the next read tries again.)
+        if isNew, bufferevent_priority_set(bufferEvent, EventLoop.Priority.connections.rawValue) == 0 { isNew = false }
         let input = bufferevent_get_input(bufferEvent)
         let length = evbuffer_get_length(input)
         guard length > 0, let bytes = evbuffer_pullup(input, -1) else { return }

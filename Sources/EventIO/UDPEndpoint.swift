@@ -53,11 +53,12 @@ public final class UDPEndpoint {
             throw .system(call: "malloc", context: "UDP batch buffers", errno: ENOMEM)
         }
         self.batch = batch
-        readEvent = try EventHandle(base: loop.base, fd: fd, events: Int16(EV_READ | EV_PERSIST)) { [unowned self] _ in
+        readEvent = try EventHandle(base: loop.base, fd: fd, events: Int16(EV_READ | EV_PERSIST), priority: .datagrams) {
+            [unowned self] _ in
             self.drain()
         }
         if coalescing.isEnabled {
-            timer = try EventHandle(base: loop.base, fd: -1, events: 0) { [unowned self] _ in self.drain() }
+            timer = try EventHandle(base: loop.base, fd: -1, events: 0, priority: .datagrams) { [unowned self] _ in self.drain() }
         }
         readEvent?.add()
     }

@@ -1,5 +1,5 @@
 import ControlPlane
-import Dispatch
+import EventIO
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -230,10 +230,11 @@ final class ControlHandler: ChannelInboundHandler {
         let server = self.server
         let channel = context.channel
         // A reload reads and builds a whole state file: not on the event loop.
-        DispatchQueue.global().async {
+        let started = WorkerThread.detached(for: "a control-socket request") {
             let (status, text) = server.answer(request)
             channel.writeAndFlush(channel.allocator.buffer(string: "\(status)\n\(text)")).whenComplete { _ in channel.close(promise: nil) }
         }
+        if !started { context.close(promise: nil) }
     }
 }
 

@@ -47,17 +47,11 @@ public struct Workspace: Equatable, IdentifiedValue {
         self.nameHash = Self.hash(name)
     }
 
-    /// FNV-1a over the name's UTF-8 bytes (read contiguously: a small string's from the stack).
+    /// ``NameTable``'s hash of the name's UTF-8 bytes (read contiguously: a small string's
+    /// from the stack).
     public static func hash(_ name: String) -> UInt64 {
         var name = name
-        return name.withUTF8 { bytes in
-            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-            for byte in bytes {
-                hash ^= UInt64(byte)
-                hash = hash &* 0x100_0000_01b3
-            }
-            return hash
-        }
+        return name.withUTF8 { NameTable.hash(UnsafeRawBufferPointer($0)) }
     }
 }
 

@@ -70,7 +70,8 @@ public final class DNSServer {
             let responder = tcpResponder
             tcpListeners.append(
                 try TCPListener(
-                    loop: loop, address: address, onAccept: { responder.accept($0) }, onError: { responder.acceptFailed($0) }))
+                    loop: loop, address: address, acceptsPerTurn: min(options.maximumTCPConnections, TCPListener.maximumAcceptsPerTurn),
+                    onAccept: { responder.accept($0) }, onError: { responder.acceptFailed($0) }))
         }
     }
 
@@ -164,6 +165,9 @@ final class TCPResponder {
     let latency = LatencyHistogram()
     /// Connections closed to make room, for the log line at stop.
     var evictions: Int { transportCounters.evicted.load(ordering: .relaxed) }
+    /// The replies to one read, length prefixes included: sent together, then reused.
+    private var replies: [UInt8] = []
+    private static let repliesCapacityKept = 16 * 1024
     /// Accept failures since the last warning, which is logged at most every 10 seconds.
     private var acceptFailures = 0
     private var lastAcceptWarning = -Double.infinity
@@ -244,17 +248,19 @@ final class TCPResponder {
         let answeredBefore = processor.liveCounters.answeredCount
         defer { latency.observe(clock() - started, count: processor.liveCounters.answeredCount - answeredBefore) }
         let snapshot = publisher.snapshot
-        var lengthPrefix: [UInt8] = [0, 0]
         var answered = false
+        // Kept between reads, unless one read's replies made it large (64 KiB each at most).
+        replies.removeAll(keepingCapacity: replies.capacity <= Self.repliesCapacityKept)
         session.framer.receive(bytes) { message in
             answered = true
             guard processor.process(message, snapshot: snapshot, transport: .tcp) else { return }
             let reply = processor.reply
-            lengthPrefix[0] = UInt8(reply.count >> 8)
-            lengthPrefix[1] = UInt8(reply.count & 0xFF)
-            lengthPrefix.withUnsafeBytes { session.connection.write($0) }
-            reply.withUnsafeBytes { session.connection.write($0) }
+            replies.append(UInt8(reply.count >> 8))
+            replies.append(UInt8(reply.count & 0xFF))
+            replies.append(contentsOf: reply)
         }
+        // Every reply of this read in one send.
+        if !replies.isEmpty { replies.withUnsafeBytes { session.connection.write($0) } }
         // Only a complete query is progress: bytes that never finish one do not keep a
         // connection alive, nor save it from eviction.
         if answered { policy.noteProgress(session.id, now: clock()) }

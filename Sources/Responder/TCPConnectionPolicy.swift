@@ -9,9 +9,12 @@
 ///
 /// - At the cap a new connection is always admitted, and the connection whose last progress
 ///   is oldest is closed to make room (RFC 7766 6.2.3 lets a server close idle connections
-///   under load). A well-behaved client sends its query as soon as it connects, so it is
-///   the newest to make progress and the last to be evicted: an attacker would have to open
-///   `maximumConnections` connections between a client's connect and its first query.
+///   under load). A new connection counts as making progress ``newConnectionGrace``
+///   after it is admitted: a well-behaved client sends its query as soon as it connects,
+///   but the server reads it only when the connection's turn comes, and by then every
+///   connection of an attacker that floods queries has made progress. With the grace, the
+///   client outranks every connection admitted before it, and an attacker would have to
+///   open `maximumConnections` connections between a client's connect and its reply.
 /// - A connection is closed `idleTimeout` seconds after its last progress.
 /// - Reading pauses while more than ``outputHighWater`` bytes wait for a client that reads
 ///   slowly; more than ``outputLimit`` closes the connection.
@@ -27,59 +30,78 @@ public struct TCPConnectionPolicy: Sendable {
     /// replies; 128 KiB leaves room for that and bounds what a non-reader costs.
     public static let outputLimit = 128 * 1024
 
+    /// How long after its admission a new connection ranks as having just made progress, for
+    /// eviction only (not for the idle timeout). Long enough for the server to get round to
+    /// reading a client's query while every other connection is busy (a turn over 256
+    /// connections takes milliseconds to, in a debug build, a few hundred); short enough
+    /// that a connection which then does nothing soon ranks by what it did.
+    public static let newConnectionGrace = 1.0
+
     public let maximumConnections: Int
     public let idleTimeout: Double
+    public let grace: Double
 
-    /// The time of each open connection's last progress.
-    private var progress: [ConnectionID: Double] = [:]
+    private struct Standing {
+        /// The last progress (admission counts as the first).
+        var progress: Double
+        /// Admission plus the grace.
+        let protectedUntil: Double
+        /// What eviction compares.
+        var rank: Double { max(progress, protectedUntil) }
+    }
+
+    private var connections: [ConnectionID: Standing] = [:]
     private var nextID: ConnectionID = 0
 
-    public init(maximumConnections: Int, idleTimeout: Double) {
+    public init(maximumConnections: Int, idleTimeout: Double, grace: Double = newConnectionGrace) {
         precondition(maximumConnections > 0, "a server must admit at least one TCP connection")
         self.maximumConnections = maximumConnections
         self.idleTimeout = idleTimeout
+        self.grace = grace
     }
 
     /// Open connections.
-    public var count: Int { progress.count }
+    public var count: Int { connections.count }
 
     /// Admits a new connection: its identifier, and the connection to close first when the
     /// server is at the cap.
     public mutating func admit(now: Double) -> (id: ConnectionID, evict: ConnectionID?) {
-        let evict = progress.count >= maximumConnections ? leastRecentlyUseful : nil
-        if let evict { progress[evict] = nil }
+        let evict = connections.count >= maximumConnections ? leastRecentlyUseful : nil
+        if let evict { connections[evict] = nil }
         let id = nextID
         nextID += 1
-        progress[id] = now
+        connections[id] = Standing(progress: now, protectedUntil: now + grace)
         return (id, evict)
     }
 
-    /// The connection whose last progress is oldest (the lower identifier, the older
-    /// connection, on a tie); nil when there are none. Also the one to give up when the
-    /// process runs out of descriptors.
+    /// The connection whose last progress is oldest, a new connection's counted as
+    /// ``grace`` after its admission (the lower identifier, the older connection, on a
+    /// tie); nil when there are none. Also the one to give up when the process runs out of
+    /// descriptors.
     public var leastRecentlyUseful: ConnectionID? {
-        var best: (id: ConnectionID, time: Double)?
-        for (id, time) in progress {
-            if let current = best, current.time < time || (current.time == time && current.id < id) { continue }
-            best = (id, time)
+        var best: (id: ConnectionID, rank: Double)?
+        for (id, standing) in connections {
+            let rank = standing.rank
+            if let current = best, current.rank < rank || (current.rank == rank && current.id < id) { continue }
+            best = (id, rank)
         }
         return best?.id
     }
 
     /// A complete query arrived, or every reply queued was sent.
     public mutating func noteProgress(_ id: ConnectionID, now: Double) {
-        guard let last = progress[id] else { return }
-        progress[id] = max(last, now)
+        guard let last = connections[id]?.progress else { return }
+        connections[id]?.progress = max(last, now)
     }
 
     /// When `id` is to be closed for lack of progress; nil when it is not open.
     public func deadline(of id: ConnectionID) -> Double? {
-        progress[id].map { $0 + idleTimeout }
+        connections[id].map { $0.progress + idleTimeout }
     }
 
     /// The connection has closed (whoever closed it).
     public mutating func remove(_ id: ConnectionID) {
-        progress[id] = nil
+        connections[id] = nil
     }
 
     /// What to do with a connection that has `pendingBytes` of output not yet sent.

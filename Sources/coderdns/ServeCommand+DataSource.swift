@@ -90,9 +90,19 @@ extension ServeCommand {
         return counts
     }
 
+    /// Held while a reload reads and builds: one at a time (SIGHUP and the control socket
+    /// alike), so that two never hold a large file's state at once.
+    static let reloading = Mutex<Void>(())
+
     /// SIGHUP: re-reads the state file; a bad file is rejected whole and the old data keeps serving.
     @discardableResult
     static func reload(
+        _ path: String, configuration: ZoneConfiguration, publisher: SnapshotPublisher, logger: Logger
+    ) -> (succeeded: Bool, message: String) {
+        reloading.withLock { _ in reloadNow(path, configuration: configuration, publisher: publisher, logger: logger) }
+    }
+
+    private static func reloadNow(
         _ path: String, configuration: ZoneConfiguration, publisher: SnapshotPublisher, logger: Logger
     ) -> (succeeded: Bool, message: String) {
         do {

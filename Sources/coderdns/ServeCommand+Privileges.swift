@@ -45,6 +45,23 @@ extension ServeCommand {
         }
     }
 
+    /// Once every socket is bound, before any thread starts: a server started without root
+    /// but with a capability (systemd's ambient CAP_NET_BIND_SERVICE for port 53) gives up
+    /// every capability. Where a seccomp filter refuses capset (a unit file older than
+    /// dist/coderdns.service, which allows it), the capability stays, with a warning: that
+    /// binds ports below 1024 and nothing else, and refusing to start would take DNS down.
+    func dropCapabilities(logger: Logger) throws {
+        do {
+            if try Privileges.dropCapabilities() { logger.info("dropped capabilities once the sockets were bound") }
+        } catch .call(let call, let code) {
+            logger.warning(
+                "could not drop capabilities once the sockets were bound: they stay",
+                metadata: ["call": "\(call)", "error": "\(String(cString: strerror(code)))"])
+        } catch {
+            throw fail("\(error)", status: 77)
+        }
+    }
+
     /// Once every socket is bound, and before any worker thread starts.
     func dropPrivileges(to identity: Privileges.Identity?, logger: Logger) throws {
         guard let identity else { return }

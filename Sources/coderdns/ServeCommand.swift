@@ -1,7 +1,6 @@
 import ArgumentParser
 import CoderClient
 import ControlPlane
-import Dispatch
 import EventIO
 import Logging
 import Observability
@@ -208,13 +207,43 @@ struct ServeCommand: ParsableCommand {
                 }
             }
         }
-        let ownerName = try owner ?? record?.identity.owner ?? Self.loginUser()
+        // Following coderd, the deployment names the owner on every connection (`users/me`),
+        // and nothing is served under the name before that: a login name the system cannot
+        // tell (a service's dynamic user without nss-systemd) or that is no DNS label must not
+        // stop it, so `me` stands in until then. Otherwise the login user's name.
+        var ownerName = try owner ?? record?.identity.owner ?? (login != nil ? (try? Self.loginUser(quiet: true)) ?? "me" : Self.loginUser())
+        if login != nil, owner == nil, (try? ZoneConfiguration(suffix: suffix ?? record?.identity.suffix ?? "coder", owner: ownerName)) == nil {
+            ownerName = "me"
+        }
         let configuration: ZoneConfiguration
         do {
             configuration = try ZoneConfiguration(suffix: suffix ?? record?.identity.suffix ?? "coder", owner: ownerName)
         } catch {
             throw fail(owner == nil && error.isOwner ? "\(error) (the login user's name; pass --owner)" : "\(error)", status: 64)
         }
+        let publisher = SnapshotPublisher(.empty(configuration: configuration))
+        // The sockets are bound before any thread starts (the --coder feed starts SwiftNIO's),
+        // so that a server started without root but with a capability to bind port 53 can
+        // give it up for every thread at once: capabilities belong to each thread, and a new
+        // thread copies its creator's.
+        EventLoop.ignoreSIGPIPE()
+        EventLoop.enableThreads()
+        let workerCount = workers ?? AvailableCPUs.count()
+        let loops: [EventLoop]
+        let server: DNSServer
+        do {
+            loops = try (0..<workerCount).map { _ throws(EventIOError) in try EventLoop() }
+            server = try DNSServer(
+                loops: loops, publisher: publisher,
+                options: ServerOptions(
+                    listen: addresses, tcpIdleTimeout: tcpIdleTimeout, maximumTCPConnections: maxTcpConnections,
+                    udpCoalesceDelay: Double(udpCoalesceUsec) / 1_000_000, udpCoalesceRate: Double(udpCoalesceAbove)),
+                logger: logger)
+        } catch {
+            throw fail("\(error)", status: 1)
+        }
+        try dropCapabilities(logger: logger)
+
         let feed: (any UpdateFeed)?
         do {
             feed = try makeFeed(login: login)
@@ -222,7 +251,6 @@ struct ServeCommand: ParsableCommand {
             throw fail("\(error)", status: 2)
         }
 
-        let publisher = SnapshotPublisher(.empty(configuration: configuration))
         let start = EventLoop.monotonicNow()
         let startedAt = ControlPlaneClient.wallClock()
         // When the state file was last read (for `coderdns status`: how old the data is).
@@ -268,19 +296,7 @@ struct ServeCommand: ParsableCommand {
             logger.notice("no workspace state yet: in-zone queries get SERVFAIL until some arrives")
         }
 
-        EventLoop.ignoreSIGPIPE()
-        EventLoop.enableThreads()
-        let workerCount = workers ?? AvailableCPUs.count()
-        let loops: [EventLoop]
-        let server: DNSServer
         do {
-            loops = try (0..<workerCount).map { _ throws(EventIOError) in try EventLoop() }
-            server = try DNSServer(
-                loops: loops, publisher: publisher,
-                options: ServerOptions(
-                    listen: addresses, tcpIdleTimeout: tcpIdleTimeout, maximumTCPConnections: maxTcpConnections,
-                    udpCoalesceDelay: Double(udpCoalesceUsec) / 1_000_000, udpCoalesceRate: Double(udpCoalesceAbove)),
-                logger: logger)
             let loop = loops[0]
             let stopAll = { for each in loops { each.stop() } }
             try loop.onSignal(SIGINT, stopAll)
@@ -288,15 +304,16 @@ struct ServeCommand: ParsableCommand {
             // With a control plane, the stream owns the state: SIGHUP does not reload the file.
             let snapshotPath = feed == nil ? snapshot : nil
             // Reading and building a large state takes long: do it off the event loop (which
-            // is worker 0's), one reload at a time, and publish with one swap when done.
-            let reloads = DispatchQueue(label: "coderdns.reload")
+            // is worker 0's), on a thread of its own, one reload at a time (`reload` takes the
+            // reload lock), and publish with one swap when done.
             try loop.onSignal(SIGHUP) {
                 guard let snapshotPath else { return }
-                reloads.async {
+                let started = WorkerThread.detached(for: "a reload") {
                     if Self.reload(snapshotPath, configuration: configuration, publisher: publisher, logger: logger).succeeded {
                         fileLoadedAt.markNow()
                     }
                 }
+                if !started { logger.error("cannot start a thread for the reload; still serving the previous data") }
             }
         } catch {
             throw fail("\(error)", status: 1)
@@ -339,7 +356,7 @@ struct ServeCommand: ParsableCommand {
         initialState = nil
         // Returning the freed pages walks the whole heap (tens of milliseconds for a large
         // state): not on worker 0's thread, which answers as soon as its loop runs.
-        DispatchQueue.global(qos: .utility).async { MemoryTrim.release() }
+        WorkerThread.detached(for: "returning memory") { MemoryTrim.release() }
         loops[0].run()
         // Stopping: a second SIGTERM or SIGINT now ends the process at once (libevent's
         // handlers would only queue it for a loop that no longer runs).
@@ -367,10 +384,11 @@ struct ServeCommand: ParsableCommand {
             ])
     }
 
-    static func loginUser() throws -> String {
+    static func loginUser(quiet: Bool = false) throws -> String {
         if let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name {
             return String(cString: name)
         }
+        if quiet { throw ExitCode(64) }
         throw fail("cannot tell the login user's name; pass --owner", status: 64)
     }
 

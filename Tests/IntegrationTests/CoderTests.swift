@@ -47,6 +47,38 @@ struct CoderIntegrationTests {
         return false
     }
 
+    /// A service's dynamic user on a system without nss-systemd has no name (found starting
+    /// dist/coderdns.service, tests/systemd-unit/run): following coderd, that must not stop the
+    /// server, since the deployment names the owner. Run as a uid with no passwd entry.
+    @Test func aUserTheSystemCannotNameStillFollowsTheDeploymentsOwner() throws {
+        guard geteuid() == 0 else { return }
+        let uid: UInt32 = 61_777
+        #expect(getpwuid(uid) == nil, "the test's uid must have no name")
+        let peer = try CoderPeer(arguments: ["--username", "Alice"])
+        try peer.setState([("dev", ["main"])])
+        // The login, readable by that uid only.
+        let login = try IntegrationEnvironment.makeTemporaryDirectory()
+        chmod(login.path, 0o755)
+        let token = login.appendingPathComponent("token").path
+        let ca = login.appendingPathComponent("ca.pem").path
+        try FileManager.default.copyItem(atPath: peer.tokenFile, toPath: token)
+        try FileManager.default.copyItem(atPath: peer.caFile, toPath: ca)
+        chown(token, uid, uid)
+        chmod(token, 0o600)
+        chmod(ca, 0o644)
+        let port = IntegrationEnvironment.nextPort()
+        let server = try ServerProcess(
+            executable: "/usr/bin/setpriv",
+            arguments: [
+                "--reuid", "\(uid)", "--regid", "\(uid)", "--clear-groups", IntegrationEnvironment.binary, "serve", "--listen",
+                "127.0.0.1:\(port)", "--coder-url", peer.url, "--session-token-file", token, "--coder-ca-file", ca,
+            ], port: port, environment: ["HOME": "/nonexistent"])
+        defer { server.stop() }
+        #expect(Self.waitForAddresses(port, "main.dev.alice.coder", [CoderPeer.address("dev", "main")]), "\(server.standardError)")
+        #expect(Self.addresses(port, "main.dev.me.coder") == [CoderPeer.address("dev", "main")])
+        #expect(!server.standardError.contains("cannot tell the login user"), "\(server.standardError)")
+    }
+
     @Test func theFirstMessageIsASnapshotLaterOnesAreDiffsAndTheDeploymentNamesTheOwnerAndSuffix() throws {
         let peer = try CoderPeer(arguments: ["--username", "Alice", "--user-id", "0f0e0d0c-0b0a-4908-8706-050403020100"])
         try peer.setState([("dev", ["main"]), ("gpu", ["main", "cuda"])])

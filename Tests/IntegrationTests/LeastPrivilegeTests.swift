@@ -60,6 +60,75 @@ struct LeastPrivilegeTests {
         }
     }
 
+    /// As dist/coderdns.service starts it: not root, with only an ambient CAP_NET_BIND_SERVICE
+    /// (here from `setpriv`), and with --coder, whose SwiftNIO thread is the first the server
+    /// starts. It binds a port below 1024, then no thread holds any capability (they are
+    /// per thread: the server binds and drops them before it starts any), and it answers.
+    @Test(
+        .enabled(
+            if: IntegrationEnvironment.isRoot || IntegrationEnvironment.rootTestsRequired,
+            "needs root to start the server as nobody with a capability; CODERDNS_REQUIRE_ROOT_TESTS=1 makes this a failure"))
+    func startedAsNobodyWithAmbientNetBindServiceItBindsAPortBelow1024AndThenNoThreadHoldsACapability() throws {
+        try #require(IntegrationEnvironment.isRoot, "CODERDNS_REQUIRE_ROOT_TESTS=1, but the tests do not run as root")
+        let nobody = try #require(getpwnam("nobody"), "no user nobody")
+        let uid = nobody.pointee.pw_uid
+        let gid = nobody.pointee.pw_gid
+        let directory = try IntegrationEnvironment.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        chmod(directory.path, 0o755)
+        let token = directory.appendingPathComponent("session-token").path
+        try "secret-token-value".write(toFile: token, atomically: true, encoding: .utf8)
+        chown(token, uid, gid)
+        chmod(token, 0o600)
+
+        let server = try Self.serveWithAmbientCapability(
+            user: "nobody", group: gid,
+            arguments: ["--coder-url", "https://127.0.0.1:1", "--session-token-file", token, "--owner", "alice", "--workers", "2"])
+        defer { server.stop() }
+        #expect(server.standardError.contains("dropped capabilities"), "\(server.standardError)")
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(server.pid)/task")
+        #expect(tasks.count >= 3, "the worker's and SwiftNIO's threads: \(tasks)")
+        for task in tasks {
+            let fields = try Self.status("/proc/\(server.pid)/task/\(task)/status")
+            #expect(Self.ids(fields["Uid"]).allSatisfy { $0 == String(uid) }, "thread \(task): Uid \(fields["Uid"] ?? "-")")
+            for set in ["CapInh", "CapPrm", "CapEff", "CapAmb"] {
+                #expect(fields[set] == "0000000000000000", "thread \(task): \(set) \(fields[set] ?? "-")")
+            }
+            #expect(fields["NoNewPrivs"] == "1", "thread \(task): NoNewPrivs \(fields["NoNewPrivs"] ?? "-")")
+        }
+
+        let udp = try RawSocket(.udp, to: .ipv4, port: server.port)
+        #expect(try udp.exchange(try DNSQuery.bytes(id: 0x1357, name: Demo.sentinel, type: .aaaa)).header.id == 0x1357)
+        let tcp = try RawSocket(.tcp, to: .ipv4, port: server.port)
+        try tcp.send(DNSQuery.framed(try DNSQuery.bytes(id: 0x2468, name: Demo.sentinel, type: .aaaa)))
+        #expect(try Message(bytes: try tcp.receiveMessage()).header.id == 0x2468)
+        #expect(server.isRunning, "\(server.standardError)")
+    }
+
+    /// `coderdns serve --listen 127.0.0.1:P` on a free port P below 1024, started by `setpriv`
+    /// as `user` with an inheritable and ambient CAP_NET_BIND_SERVICE and nothing else; returns
+    /// once it logs that it serves.
+    static func serveWithAmbientCapability(user: String, group: gid_t, arguments: [String]) throws -> ServerProcess {
+        var attempts: [String] = []
+        for _ in 0..<8 {
+            let port = UInt16.random(in: 600..<1000)
+            let server = try ServerProcess(
+                executable: "/usr/bin/setpriv",
+                arguments: [
+                    "--reuid", user, "--regid", String(group), "--clear-groups", "--inh-caps", "-all,+net_bind_service",
+                    "--ambient-caps", "+net_bind_service", "--", IntegrationEnvironment.binary, "serve", "--listen", "127.0.0.1:\(port)",
+                ] + arguments,
+                port: port)
+            if server.waitForLogLine(timeout: 10, where: ServerProcess.isServingLine) { return server }
+            server.stop()
+            guard server.standardError.contains("Address already in use") else {
+                throw HarnessError("coderdns as \(user) with CAP_NET_BIND_SERVICE did not serve: \(server.standardError)")
+            }
+            attempts.append("port \(port): \(server.standardError)")
+        }
+        throw HarnessError("no free port below 1024 after 8 attempts:\n\(attempts.joined(separator: "\n"))")
+    }
+
     @Test(
         .enabled(
             if: IntegrationEnvironment.isRoot || IntegrationEnvironment.rootTestsRequired,

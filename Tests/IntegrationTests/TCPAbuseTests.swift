@@ -1,5 +1,6 @@
 import DNSWire
 import Foundation
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -33,11 +34,18 @@ struct TCPAbuseTests {
     final class AttackSocket {
         let fd: Int32
 
-        init(port: UInt16) throws {
+        /// - Parameters:
+        ///   - receiveBuffer: SO_RCVBUF, set before connecting (a small one fills with unread
+        ///     replies at once, so the server's own queue for the connection is what grows).
+        ///   - waitForConnect: false connects without blocking (a full accept queue would hold
+        ///     a blocking connect for a second).
+        init(port: UInt16, receiveBuffer: Int32? = nil, waitForConnect: Bool = true) throws {
             fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             guard fd >= 0 else { throw SocketError("socket") }
+            if var size = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
+            if !waitForConnect { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
             let result = LoopbackAddress.ipv4.withSockaddr(port: port) { connect(fd, $0, $1) }
-            guard result == 0 else {
+            guard result == 0 || (!waitForConnect && errno == EINPROGRESS) else {
                 let error = SocketError("connect")
                 close(fd)
                 throw error
@@ -50,6 +58,24 @@ struct TCPAbuseTests {
         /// Sends what the socket takes now; errors (a connection already closed) are ignored.
         func offer(_ bytes: [UInt8]) {
             _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+        }
+
+        /// True once the server has closed or reset the connection, whether or not replies
+        /// are still unread (poll's POLLRDHUP, POLLHUP or POLLERR); reads nothing.
+        var isHungUp: Bool {
+            // POLLRDHUP (<poll.h>, a GNU extension Glibc's module leaves out).
+            let readHangUp: Int16 = 0x2000
+            var entry = pollfd(fd: fd, events: readHangUp, revents: 0)
+            guard poll(&entry, 1, 0) >= 0 else { return true }
+            let hungUp: Int16 = readHangUp | Int16(POLLHUP) | Int16(POLLERR)
+            return entry.revents & hungUp != 0
+        }
+
+        /// Sends what the socket takes now, reading nothing; false once the connection is gone
+        /// (the server closed or reset it, or the connect failed).
+        func flood(_ bytes: [UInt8]) -> Bool {
+            let sent = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+            return sent >= 0 || errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR
         }
 
         /// True once the server has closed the connection (EOF or reset); reads and throws
@@ -139,6 +165,156 @@ struct TCPAbuseTests {
                 sleep(seconds: 0.2)
             } while monotonicSeconds() < deadline
             #expect(closed >= Self.attackers - 256, "\(closed) of \(Self.attackers) attack connections were closed")
+        }
+    }
+
+    /// A flood of queries over `connections` connections that never read a reply and are
+    /// opened again, at once, when the server closes them: on a thread of its own until
+    /// ``stop()``.
+    final class Flood: Sendable {
+        let port: UInt16
+        let connections: Int
+        private let stopping = Atomic<Bool>(false)
+        private let reopenedCount = Atomic<Int>(0)
+        private let finished = DispatchSemaphore(value: 0)
+
+        /// Connections opened again after the server closed them.
+        var reopened: Int { reopenedCount.load(ordering: .relaxed) }
+
+        init(port: UInt16, connections: Int) {
+            self.port = port
+            self.connections = connections
+        }
+
+        func start() {
+            DispatchQueue.global().async { [self] in
+                run()
+                finished.signal()
+            }
+        }
+
+        func stop() {
+            stopping.store(true, ordering: .relaxed)
+            finished.wait()
+        }
+
+        private func open() -> AttackSocket? {
+            try? AttackSocket(port: port, receiveBuffer: 4096, waitForConnect: false)
+        }
+
+        private func run() {
+            // 100 queries a send; the kernel takes what fits.
+            guard let burst = try? (0..<100).flatMap({ try TCPAbuseTests.query(id: UInt16($0)) }) else { return }
+            var sockets = (0..<connections).map { _ in open() }
+            while !stopping.load(ordering: .relaxed) {
+                for index in sockets.indices {
+                    if let socket = sockets[index], socket.flood(burst) { continue }
+                    sockets[index] = open()
+                    reopenedCount.add(1, ordering: .relaxed)
+                }
+                sleep(seconds: 0.01)
+            }
+        }
+    }
+
+    /// A field of /proc/PID/status in KiB (VmRSS, VmHWM); 0 when it cannot be read.
+    static func memoryKiB(of pid: pid_t, _ field: String) -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
+        for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
+            return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0
+        }
+        return 0
+    }
+
+    /// Issue 11's fourth attacker as a determined one would run it: 1,000 connections send
+    /// queries as fast as the server takes them, never read a reply, and each connection the
+    /// server closes is opened again at once. While it lasts, new clients are answered over
+    /// TCP and UDP; the server keeps at most its cap of connections open and closes the rest;
+    /// and the replies it queues for clients that do not read stay within the policy's
+    /// bound (``TCPConnectionPolicy``: reading pauses above 32 KiB of unsent replies).
+    @Test func aReconnectingFloodThatNeverReadsLocksNoClientOutAndItsRepliesStayBounded() throws {
+        try Self.raiseDescriptorLimit(to: 4096)
+        let metricsPort = IntegrationEnvironment.nextPort()
+        let arguments = ["--tcp-idle-timeout", "120", "--metrics-listen", "127.0.0.1:\(metricsPort)"]
+        try ServerProcess.withServer(arguments: arguments) { server in
+            let flood = Flood(port: server.port, connections: Self.attackers)
+            flood.start()
+            defer { flood.stop() }
+            sleep(seconds: 1)
+
+            for index in 0..<10 {
+                let id = UInt16(0x7000 + index)
+                let client = try RawSocket(.tcp, to: .ipv4, port: server.port)
+                try client.send(try Self.query(id: id))
+                let reply = try Message(bytes: try client.receiveMessage(timeout: 10))
+                #expect(reply.header.id == id)
+                #expect(reply.answerAddresses == [ipv6(Demo.mywsMain)])
+                let udp = try RawSocket(.udp, to: .ipv4, port: server.port)
+                #expect(try udp.exchange(try DNSQuery.bytes(id: id, name: "myws.coder", type: .aaaa)).header.id == id)
+            }
+
+            let metrics = try ObservabilityTests.scrape(metricsPort).samples
+            let open = metrics["coderdns_tcp_connections_open"] ?? -1
+            #expect(open >= 0 && open <= 256, "open TCP connections: \(open)")
+            #expect((metrics["coderdns_tcp_connections_evicted_total"] ?? 0) > 0, "connections were closed to make room")
+            #expect(flood.reopened > 0, "the server closed none of the flood's connections")
+        }
+    }
+
+    /// What a client that sends queries and never reads costs while it stays connected
+    /// (the test above churns its connections too fast for their replies to pile up): 50
+    /// such clients, under the cap so none is evicted, flood for 2 s. For each, the kernel
+    /// holds at most its fixed 16 KiB socket buffers (doubled for bookkeeping;
+    /// `Socket.tcpBufferSize`) and the server at most 32 KiB of unsent replies and one
+    /// read's more (``TCPConnectionPolicy/outputHighWater``), then it stops reading from
+    /// the client; with no progress, each is closed at the idle timeout.
+    @Test func clientsThatNeverReadCostABoundedQueueEachAndAreClosed() throws {
+        try ServerProcess.withServer(arguments: ["--tcp-idle-timeout", "3"]) { server in
+            let residentBefore = Self.memoryKiB(of: server.pid, "VmRSS")
+            let count = 50
+            // A small receive buffer: the client's kernel takes few of the replies.
+            let sockets = try (0..<count).map { _ in try AttackSocket(port: server.port, receiveBuffer: 4096) }
+            let burst = try (0..<100).flatMap { try Self.query(id: UInt16($0)) }
+            let floodEnd = monotonicSeconds() + 2
+            while monotonicSeconds() < floodEnd {
+                for socket in sockets { _ = socket.flood(burst) }
+                sleep(seconds: 0.01)
+            }
+            let queues = try Self.serverSocketQueues(port: server.port)
+            let resident = Self.memoryKiB(of: server.pid, "VmRSS")
+            #expect(queues.count == count, "the server's connections: \(queues.count)")
+            // Without the fixed buffer the kernel's autotuning lets this grow to 4 MiB.
+            let largestSendQueue = queues.map(\.send).max() ?? 0
+            #expect(largestSendQueue <= 64 * 1024, "the kernel holds \(largestSendQueue) bytes of replies for one client")
+            // 48 KiB a client (32 KiB, a read's replies, and room for the allocator) and 2 MiB
+            // for the rest of the server: 4.3 MiB. Without the cap the queues grow by
+            // megabytes a second.
+            let growth = resident - residentBefore
+            #expect(growth < count * 48 + 2048, "resident memory grew by \(growth) KiB during the flood")
+
+            let deadline = monotonicSeconds() + 10
+            var open = sockets.filter { !$0.isHungUp }.count
+            while open > 0 && monotonicSeconds() < deadline {
+                sleep(seconds: 0.2)
+                open = sockets.filter { !$0.isHungUp }.count
+            }
+            #expect(open == 0, "\(open) of \(count) clients that never read are still connected")
+
+            let client = try RawSocket(.tcp, to: .ipv4, port: server.port)
+            try client.send(try Self.query(id: 0x5151))
+            #expect(try Message(bytes: try client.receiveMessage()).header.id == 0x5151)
+        }
+    }
+
+    /// The receive and send queues (bytes) of the server's established TCP connections on
+    /// `port`, as `ss` reports them.
+    static func serverSocketQueues(port: UInt16) throws -> [(receive: Int, send: Int)] {
+        let output = try CommandRunner.run("/usr/bin/ss", ["-Htn", "state", "established", "( sport = :\(port) )"])
+        try #require(output.status == 0, "ss: \(output.summary)")
+        return output.standardOutput.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 2, let receive = Int(fields[0]), let send = Int(fields[1]) else { return nil }
+            return (receive, send)
         }
     }
 

@@ -133,6 +133,9 @@ struct TCPTransportTests {
                 served.append(socket)
                 sleep(seconds: 0.05)
             }
+            // Past the 1 s in which a new connection ranks as having just made progress
+            // (TCPConnectionPolicy.newConnectionGrace): from here progress alone counts.
+            sleep(seconds: 1.1)
             // The first asks again: now the second is the least recently used.
             try served[0].send(DNSQuery.framed(try DNSQuery.bytes(id: 11, name: "myws.coder", type: .aaaa)))
             #expect(try Message(bytes: try served[0].receiveMessage()).header.id == 11)
@@ -147,6 +150,30 @@ struct TCPTransportTests {
             // The first is still served.
             try served[0].send(DNSQuery.framed(try DNSQuery.bytes(id: 12, name: "myws.coder", type: .aaaa)))
             #expect(try Message(bytes: try served[0].receiveMessage()).header.id == 12)
+        }
+    }
+
+    /// For 1 s after it connects, a connection ranks as if it had just made progress
+    /// (docs/behaviour.md): one that has not asked yet is not closed to make room for
+    /// another while an older connection is open, even one that asked since.
+    @Test func aNewConnectionThatHasNotAskedYetIsNotTheOneClosedToMakeRoom() throws {
+        try ServerProcess.withServer(arguments: ["--max-tcp-connections", "2"]) { server in
+            let older = try RawSocket(.tcp, to: .ipv4, port: server.port)
+            try older.send(DNSQuery.framed(try DNSQuery.bytes(id: 1, name: "myws.coder", type: .aaaa)))
+            #expect(try Message(bytes: try older.receiveMessage()).header.id == 1)
+            let quiet = try RawSocket(.tcp, to: .ipv4, port: server.port)
+            sleep(seconds: 0.05)
+            try older.send(DNSQuery.framed(try DNSQuery.bytes(id: 2, name: "myws.coder", type: .aaaa)))
+            #expect(try Message(bytes: try older.receiveMessage()).header.id == 2)
+
+            let third = try RawSocket(.tcp, to: .ipv4, port: server.port)
+            try third.send(DNSQuery.framed(try DNSQuery.bytes(id: 3, name: "myws.coder", type: .aaaa)))
+            #expect(try Message(bytes: try third.receiveMessage()).header.id == 3)
+            let outcome = older.waitForClose(timeout: 2)
+            #expect(outcome == .closed || outcome == .failed(errno: ECONNRESET), "the older connection is closed: \(outcome)")
+
+            try quiet.send(DNSQuery.framed(try DNSQuery.bytes(id: 4, name: "myws.coder", type: .aaaa)))
+            #expect(try Message(bytes: try quiet.receiveMessage()).header.id == 4, "the new one is still served")
         }
     }
 }

@@ -12,7 +12,8 @@ struct TCPConnectionPolicyTests {
     }
 
     @Test func atTheCapTheNewConnectionIsAdmittedAndTheOneWithTheOldestProgressIsEvicted() {
-        var policy = TCPConnectionPolicy(maximumConnections: 3, idleTimeout: 5)
+        // Without the grace, which the next tests cover.
+        var policy = TCPConnectionPolicy(maximumConnections: 3, idleTimeout: 5, grace: 0)
         let silent = policy.admit(now: 100).id  // connects, sends nothing
         let asking = policy.admit(now: 101).id
         let dripping = policy.admit(now: 102).id  // bytes, but never a whole query
@@ -35,6 +36,38 @@ struct TCPConnectionPolicyTests {
         for index in 0..<255 { evicted += [policy.admit(now: 1.001 + Double(index) / 1000).evict].compactMap { $0 } }
         #expect(!evicted.contains(client.id))
         #expect(policy.admit(now: 2).evict == client.id)
+    }
+
+    /// The attack the grace answers: every other connection sends queries all the time, so
+    /// each makes progress after a new client connects and before the server gets round to
+    /// reading the client's query.
+    @Test func aNewConnectionOutranksConnectionsThatMadeProgressAfterItUntilTheGraceEnds() {
+        var policy = TCPConnectionPolicy(maximumConnections: 4, idleTimeout: 5, grace: 1)
+        let flooders = (0..<3).map { _ in policy.admit(now: 0).id }
+        for flooder in flooders { policy.noteProgress(flooder, now: 10) }
+        let client = policy.admit(now: 10).id
+        for flooder in flooders { policy.noteProgress(flooder, now: 10.5) }
+        let newcomer = policy.admit(now: 10.6)
+        #expect(newcomer.evict.map(flooders.contains) == true, "evicted \(String(describing: newcomer.evict)), not a flooder")
+        // Once the grace is over the client ranks by its progress: its admission, at 10.
+        let remaining = flooders.filter { $0 != newcomer.evict }
+        for flooder in remaining { policy.noteProgress(flooder, now: 11.5) }
+        #expect(policy.admit(now: 11.6).evict == client)
+    }
+
+    @Test func aNewConnectionIsEvictedByTheCapsWorthOfNewerOnesEvenWithinItsGrace() {
+        var policy = TCPConnectionPolicy(maximumConnections: 3, idleTimeout: 5, grace: 1)
+        let client = policy.admit(now: 0).id
+        #expect(policy.admit(now: 0.1).evict == nil)
+        #expect(policy.admit(now: 0.2).evict == nil)
+        // Two newer connections are not enough; the third fills the cap without it.
+        #expect(policy.admit(now: 0.3).evict == client)
+    }
+
+    @Test func theGraceDoesNotPostponeTheIdleTimeout() {
+        var policy = TCPConnectionPolicy(maximumConnections: 2, idleTimeout: 5, grace: 1)
+        let id = policy.admit(now: 100).id
+        #expect(policy.deadline(of: id) == 105)
     }
 
     @Test func tiesGoToTheOlderConnection() {

@@ -1,6 +1,6 @@
 #ifndef CODERDNS_CSOCKETSHIM_H
 #define CODERDNS_CSOCKETSHIM_H
-// The socket calls Swift's Glibc module does not expose (recvmmsg/sendmmsg), the Linux
+// The socket calls Swift's Glibc module does not expose (recvmmsg/sendmmsg, accept4), the Linux
 // socket option numbers it lacks, and the variadic calls it cannot import (prctl, the
 // capability system calls) that dropping privileges needs. Nothing else lives here.
 #include <stddef.h>
@@ -35,6 +35,9 @@ void cdns_batch_set_reply(cdns_batch *batch, int i, size_t length);
 /// errno of the last one (untouched when none was).
 int cdns_batch_send(cdns_batch *batch, int fd, int received, int *last_error);
 
+/// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC: a connection's descriptor, or -1 and errno.
+int cdns_accept(int fd);
+
 /// setresuid/setresgid and getresuid/getresgid (GNU extensions Glibc's module leaves out):
 /// the real, effective and saved ids at once. 0, or -1 and errno.
 int cdns_setresuid(uid_t id);
@@ -53,6 +56,9 @@ int cdns_set_no_new_privileges(void);
 /// 1 when this thread's effective and permitted capability sets are empty, 0 when not, -1
 /// and errno when they cannot be read.
 int cdns_capabilities_are_empty(void);
+/// 1 when this thread holds any capability (effective, permitted, inheritable or ambient), 0
+/// when it holds none, -1 and errno when they cannot be read.
+int cdns_capabilities_held(void);
 /// How many CPUs this process may run on (sched_getaffinity's mask, as taskset or a cpuset
 /// leaves it), or -1 and errno.
 int cdns_available_cpus(void);
