@@ -289,8 +289,14 @@ struct TCPAbuseTests {
             // 48 KiB a client (32 KiB, a read's replies, and room for the allocator) and 2 MiB
             // for the rest of the server: 4.3 MiB. Without the cap the queues grow by
             // megabytes a second.
+            // Under a sanitizer resident memory is mostly the sanitizer's (ThreadSanitizer's
+            // shadow of every byte, AddressSanitizer's redzones and quarantine of freed
+            // blocks), so it says nothing about the queues; the socket queues above and the
+            // closing below are still checked.
             let growth = resident - residentBefore
-            #expect(growth < count * 48 + 2048, "resident memory grew by \(growth) KiB during the flood")
+            if IntegrationEnvironment.sanitizer == nil {
+                #expect(growth < count * 48 + 2048, "resident memory grew by \(growth) KiB during the flood")
+            }
 
             let deadline = monotonicSeconds() + 10
             var open = sockets.filter { !$0.isHungUp }.count
