@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "CSocketShim.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +79,7 @@ void cdns_batch_destroy(cdns_batch *b) {
 
 int cdns_batch_capacity(const cdns_batch *b) { return b->count; }
 
-int cdns_batch_receive(cdns_batch *b, int fd) {
+int cdns_batch_receive_waiting(cdns_batch *b, int fd) {
     for (int i = 0; i < b->count; i++) {
         struct msghdr *h = &b->receive_headers[i].msg_hdr;
         h->msg_namelen = sizeof(struct sockaddr_storage);
@@ -88,7 +89,7 @@ int cdns_batch_receive(cdns_batch *b, int fd) {
     }
     int n;
     do {
-        n = recvmmsg(fd, b->receive_headers, (unsigned int)b->count, MSG_DONTWAIT, NULL);
+        n = recvmmsg(fd, b->receive_headers, (unsigned int)b->count, MSG_WAITFORONE, NULL);
     } while (n < 0 && errno == EINTR);
     return n;
 }
@@ -142,6 +143,12 @@ int cdns_batch_send(cdns_batch *b, int fd, int received, int *last_error) {
         sent += r;
     }
     return failed;
+}
+
+int cdns_set_blocking(int fd) {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0) return -1;
+    return fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
 }
 
 int cdns_accept(int fd) { return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); }

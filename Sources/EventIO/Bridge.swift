@@ -42,9 +42,7 @@ let connectionEventTrampoline: @convention(c) (OpaquePointer?, Int16, UnsafeMuta
     with(context, as: TCPConnection.self) { $0.event(what) }
 }
 
-/// `pthread_create`'s start routine: runs the ``LoopThread``'s loop.
-
-/// The start routine of a ``WorkerThread`` (and so of a ``LoopThread``): runs its body once.
+/// `pthread_create`'s start routine for a ``WorkerThread``: runs its body once.
 let workerTrampoline: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? = { context in
     let thread = Unmanaged<WorkerThread>.fromOpaque(context!).takeRetainedValue()
     thread.body()

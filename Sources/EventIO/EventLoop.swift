@@ -6,33 +6,28 @@ import Glibc
 /// Everything but ``stop()`` must happen on that thread; ``stop()`` may come from any
 /// thread once ``enableThreads()`` has been called.
 ///
-/// Priorities keep TCP from starving UDP on the loop that serves both, and keep busy TCP
-/// connections from delaying a new client (docs/behaviour.md, "UDP and TCP"): each turn runs
-/// every ready UDP callback first, and at most ``connectionCallbacksPerPoll`` of the rest
-/// before it polls again. TCP connections are served in turn (libevent's queue of ready
-/// callbacks is first in, first out), but however many are busy, a datagram waits for at
-/// most that many TCP callbacks.
+/// Priorities keep busy TCP connections from delaying a new client (docs/behaviour.md, "UDP
+/// and TCP"): each turn runs at most ``connectionCallbacksPerPoll`` callbacks before it polls
+/// again, a new connection's first read ahead of the rest. TCP connections are served in turn
+/// (libevent's queue of ready callbacks is first in, first out). UDP is not on a loop: each
+/// socket has a thread of its own (``UDPReaderThread``).
 public final class EventLoop: @unchecked Sendable {
     let base: OpaquePointer
     private var signalHandlers: [EventHandle] = []
 
     /// Which of libevent's queues an event's callback waits in: a lower number runs first.
     enum Priority: Int32, CaseIterable {
-        /// UDP sockets and their coalescing timers: cheap per callback, and the bulk of the
-        /// server's work.
-        case datagrams = 0
         /// The first read of a TCP connection just accepted: a client's query is answered
         /// before the connections already open get another turn, and before the next
         /// accept can close its connection to make room (``TCPListener``).
-        case newConnections = 1
+        case newConnections = 0
         /// Everything else: TCP accepts, later reads, writes and timers, signals.
-        case connections = 2
+        case connections = 1
     }
 
-    /// Callbacks of ``Priority/newConnections`` and ``Priority/connections`` run between two
-    /// polls for ready sockets. One TCP read answers at most
-    /// ``TCPConnection/maximumSingleRead`` bytes of queries, so a datagram that arrives while
-    /// every TCP connection is busy waits for a few hundred TCP queries, not for one turn of
+    /// Callbacks run between two polls for ready sockets. One TCP read answers at most
+    /// ``TCPConnection/maximumSingleRead`` bytes of queries, so a new connection that arrives
+    /// while every other is busy waits for a few hundred TCP queries, not for one turn of
     /// every connection.
     static let connectionCallbacksPerPoll: Int32 = 16
 
@@ -43,11 +38,8 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     public init() throws(EventIOError) {
-        // Precise timers (a timerfd with epoll): the UDP coalescing timer waits a fraction
-        // of a millisecond, and epoll_wait's own timeout counts whole milliseconds.
         guard let config = event_config_new() else { throw .libevent(call: "event_config_new") }
         defer { event_config_free(config) }
-        event_config_set_flag(config, Int32(EVENT_BASE_FLAG_PRECISE_TIMER.rawValue))
         event_config_set_max_dispatch_interval(config, nil, Self.connectionCallbacksPerPoll, Priority.newConnections.rawValue)
         guard let base = event_base_new_with_config(config) else { throw .libevent(call: "event_base_new_with_config") }
         // Before any event exists: an event takes the base's default priority when made.

@@ -54,8 +54,6 @@ public enum MetricsExposition {
         sample("coderdns_answer_duration_seconds_bucket", [("le", "+Inf")], Double(report.latency.count))
         sample("coderdns_answer_duration_seconds_sum", [], report.latency.sum)
         sample("coderdns_answer_duration_seconds_count", [], Double(report.latency.count))
-        family("coderdns_udp_coalescing_switches_total", "counter", "Times a UDP socket switched between readiness reads and timer reads under load.")
-        sample("coderdns_udp_coalescing_switches_total", [], Double(report.udpCoalescingSwitches))
         family("coderdns_udp_send_failures_total", "counter", "UDP replies the kernel refused to send (each skipped, the rest of its batch sent).")
         sample("coderdns_udp_send_failures_total", [], Double(report.udpSendFailures))
         family("coderdns_tcp_connections_open", "gauge", "TCP connections open now.")

@@ -39,7 +39,6 @@ public struct StatusReport: Sendable {
     public var tcpEvicted = 0
     public var tcpAcceptFailures = 0
     public var udpSendFailures = 0
-    public var udpCoalescingSwitches = 0
     /// Per-batch answer latency, UDP and TCP (``EventIO/LatencyHistogram``).
     public var latency = LatencyHistogram.Snapshot()
     public var connections = 0

@@ -14,11 +14,8 @@ public struct ServerOptions: Sendable {
     public var maximumTCPConnections: Int
     /// Datagrams per recvmmsg/sendmmsg.
     public var udpBatchSize: Int
-    /// Seconds between reads of a busy UDP socket (``UDPCoalescing``); 0: always read on
-    /// readiness. The defaults here are the command line's.
-    public var udpCoalesceDelay: Double
-    /// Datagrams a second from which a socket counts as busy.
-    public var udpCoalesceRate: Double
+    /// UDP sockets per address, each read by a thread of its own (``UDPReaderThread``).
+    public var udpThreads: Int
     /// The longest UDP query read whole: longer ones are cut short and get FORMERR. Queries
     /// are a name and an OPT record; 4096 bytes leaves room for any padding or cookie, and
     /// keeps a batch's buffers within a few pages (65,535-byte buffers spread each batch
@@ -27,45 +24,40 @@ public struct ServerOptions: Sendable {
 
     public init(
         listen: [SocketAddress], tcpIdleTimeout: Double = 5, maximumTCPConnections: Int = 256, udpBatchSize: Int = 32,
-        udpCoalesceDelay: Double = 0.0001, udpCoalesceRate: Double = 40_000
+        udpThreads: Int = 1
     ) {
+        self.udpThreads = udpThreads
         self.listen = listen
         self.tcpIdleTimeout = tcpIdleTimeout
         self.maximumTCPConnections = maximumTCPConnections
         self.udpBatchSize = udpBatchSize
-        self.udpCoalesceDelay = udpCoalesceDelay
-        self.udpCoalesceRate = udpCoalesceRate
     }
 }
 
-/// The server's sockets spread over worker event loops: every loop gets its own
-/// SO_REUSEPORT UDP socket per address (the kernel spreads datagrams over them), and the
-/// first loop also serves TCP. All answer from the one publisher.
+/// The server's sockets: every address gets ``ServerOptions/udpThreads`` SO_REUSEPORT UDP
+/// sockets, each read by a thread of its own (the kernel spreads datagrams over them), and a
+/// TCP listener on the one event loop. All answer from the one publisher.
 public final class DNSServer {
-    private var udpEndpoints: [UDPEndpoint] = []
+    private var udpReaders: [UDPReaderThread] = []
     private var tcpListeners: [TCPListener] = []
     private var udpResponders: [UDPResponder] = []
     private let tcpResponder: TCPResponder
 
-    /// - Parameter loops: one per worker thread; the first also serves TCP.
-    public init(loops: [EventLoop], publisher: SnapshotPublisher, options: ServerOptions, logger: Logger) throws(EventIOError) {
-        precondition(!loops.isEmpty, "a server needs an event loop")
+    /// - Parameter loop: serves TCP; the UDP sockets have threads of their own, started by
+    ///   ``startUDPThreads()``.
+    public init(loop: EventLoop, publisher: SnapshotPublisher, options: ServerOptions, logger: Logger) throws(EventIOError) {
+        precondition(options.udpThreads > 0, "a server needs a UDP thread")
         tcpResponder = TCPResponder(publisher: publisher, options: options, logger: logger)
-        // Coalescing decides on the load of every socket together.
-        let processLoad = DatagramTally()
-        for loop in loops {
-            let responder = UDPResponder(publisher: publisher)
-            udpResponders.append(responder)
+        for _ in 0..<options.udpThreads {
             for address in options.listen {
-                udpEndpoints.append(
-                    try UDPEndpoint(
-                        loop: loop, address: address, handler: responder, batchSize: options.udpBatchSize,
-                        receiveSize: ServerOptions.udpReceiveSize, replySize: QueryProcessor.maximumUDPPayload, reusePort: loops.count > 1,
-                        coalescing: UDPCoalescing(delay: options.udpCoalesceDelay, enterRate: options.udpCoalesceRate),
-                        processLoad: processLoad))
+                let responder = UDPResponder(publisher: publisher)
+                udpResponders.append(responder)
+                udpReaders.append(
+                    try UDPReaderThread(
+                        address: address, handler: responder, batchSize: options.udpBatchSize, receiveSize: ServerOptions.udpReceiveSize,
+                        replySize: QueryProcessor.maximumUDPPayload, reusePort: options.udpThreads > 1))
             }
         }
-        let loop = loops[0]
         for address in options.listen {
             let responder = tcpResponder
             tcpListeners.append(
@@ -75,16 +67,25 @@ public final class DNSServer {
         }
     }
 
-    /// How many times the UDP sockets switched between readiness and timer reads.
-    public var udpCoalescingSwitches: Int { udpEndpoints.map(\.coalescingSwitches).reduce(0, +) }
-
-    /// UDP replies the kernel refused to send (all sockets), and the last such errno (0: none).
-    /// Read once the loops have stopped.
-    public var udpSendFailures: (count: Int, lastError: Int32) {
-        (udpEndpoints.map(\.sendFailures).reduce(0, +), udpEndpoints.map(\.lastSendError).last { $0 != 0 } ?? 0)
+    /// Starts the UDP sockets' own threads (``ServerOptions/udpReaderThreads``). Threads copy
+    /// their creator's capabilities: start them once those are dropped.
+    public func startUDPThreads() throws(EventIOError) {
+        for reader in udpReaders { try reader.start() }
     }
 
-    /// Outcome counts over UDP (all workers) and TCP. Read once the loops have stopped.
+    /// Stops the UDP sockets' own threads and waits for them.
+    public func stopUDPThreads() {
+        for reader in udpReaders { reader.stop() }
+    }
+
+    /// UDP replies the kernel refused to send (all sockets), and the last such errno (0: none).
+    /// Read once the UDP threads have stopped.
+    public var udpSendFailures: (count: Int, lastError: Int32) {
+        (udpReaders.map(\.sendFailures).reduce(0, +), udpReaders.map(\.lastSendError).last { $0 != 0 } ?? 0)
+    }
+
+    /// Outcome counts over UDP (all threads) and TCP. Read once the loop and the UDP threads
+    /// have stopped.
     public var counters: (udp: QueryCounters, tcp: QueryCounters) {
         (udpResponders.map(\.processor.counters).reduce(QueryCounters(), +), tcpResponder.processor.counters)
     }
@@ -100,8 +101,8 @@ public final class DNSServer {
     public var liveCounters: LiveServerCounters {
         LiveServerCounters(
             udp: udpResponders.map(\.processor.liveCounters), tcp: tcpResponder.processor.liveCounters,
-            tcpTransport: tcpResponder.transportCounters, udpEndpoints: udpEndpoints.map(\.sendFailureCounter),
-            latencies: udpEndpoints.map(\.latency) + [tcpResponder.latency], coalescingSwitches: udpEndpoints.map(\.coalescingSwitchCounter))
+            tcpTransport: tcpResponder.transportCounters, udpEndpoints: udpReaders.map(\.sendFailureCounter),
+            latencies: udpReaders.map(\.latency) + [tcpResponder.latency])
     }
 }
 
@@ -112,18 +113,14 @@ public struct LiveServerCounters: Sendable {
     public let tcpTransport: TCPTransportCounters
     let udpEndpoints: [CounterCell]
     let latencies: [LatencyHistogram]
-    let coalescingSwitches: [CounterCell]
-
-    /// Times the UDP sockets switched between readiness and timer reads (``UDPCoalescing``).
-    public var udpCoalescingSwitches: Int { coalescingSwitches.reduce(0) { $0 + $1.value.load(ordering: .relaxed) } }
 
     /// Answer latency, UDP and TCP together (``LatencyHistogram``).
     public var latency: LatencyHistogram.Snapshot { latencies.map(\.snapshot).reduce(LatencyHistogram.Snapshot(), +) }
 
-    /// UDP replies the kernel refused to send, all workers.
+    /// UDP replies the kernel refused to send, all threads.
     public var udpSendFailures: Int { udpEndpoints.reduce(0) { $0 + $1.value.load(ordering: .relaxed) } }
 
-    /// UDP (all workers) and TCP counts now.
+    /// UDP (all threads) and TCP counts now.
     public var snapshot: (udp: QueryCounters, tcp: QueryCounters) {
         (udp.map(\.snapshot).reduce(QueryCounters(), +), tcp.snapshot)
     }

@@ -38,7 +38,6 @@ extension ServeCommand {
                 report.tcpAcceptFailures = counters.tcpTransport.acceptFailures.load(ordering: .relaxed)
                 report.udpSendFailures = counters.udpSendFailures
                 report.latency = counters.latency
-                report.udpCoalescingSwitches = counters.udpCoalescingSwitches
                 if let statistics {
                     report.sourceState = statistics.source.withLock { $0 }
                     report.connections = statistics.connections.load(ordering: .relaxed)

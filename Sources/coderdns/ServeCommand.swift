@@ -82,21 +82,10 @@ struct ServeCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Worker threads, each with its own SO_REUSEPORT UDP socket per address. Default: the CPUs the process may use (its affinity, its cgroup CPU quota).",
+            "UDP threads, each with its own SO_REUSEPORT UDP socket per address. Default: the CPUs the process may use (its affinity, its cgroup CPU quota).",
             valueName: "count")
     )
     var workers: Int?
-
-    @Option(
-        help: ArgumentHelp(
-            "Under load (see --udp-coalesce-above), read each UDP socket every this many microseconds instead of on every datagram; 0: never. See docs/architecture.md.",
-            valueName: "microseconds"))
-    var udpCoalesceUsec: Int = 100
-
-    @Option(
-        help: ArgumentHelp(
-            "Datagrams a second read by the whole process (every UDP socket) from which --udp-coalesce-usec applies.", valueName: "rate"))
-    var udpCoalesceAbove: Int = 40_000
 
     @Option(
         help: ArgumentHelp(
@@ -151,8 +140,6 @@ struct ServeCommand: ParsableCommand {
             throw ValidationError("--owner-id, --max-stale and --state-dir need --coder or --control-plane")
         }
         if let workers, !(1...256).contains(workers) { throw ValidationError("--workers must be between 1 and 256") }
-        if !(0...10_000).contains(udpCoalesceUsec) { throw ValidationError("--udp-coalesce-usec must be between 0 and 10000") }
-        if udpCoalesceAbove < 1 { throw ValidationError("--udp-coalesce-above must be at least 1") }
         guard maxTcpConnections > 0 else { throw ValidationError("--max-tcp-connections must be at least 1") }
         if let metricsListen {
             do { _ = try SocketAddress(metricsListen) } catch { throw ValidationError("--metrics-listen: \(error)") }
@@ -229,15 +216,16 @@ struct ServeCommand: ParsableCommand {
         EventLoop.ignoreSIGPIPE()
         EventLoop.enableThreads()
         let workerCount = workers ?? AvailableCPUs.count()
-        let loops: [EventLoop]
+        let loop: EventLoop
         let server: DNSServer
         do {
-            loops = try (0..<workerCount).map { _ throws(EventIOError) in try EventLoop() }
+            // Each UDP socket is read by a thread of its own; the one event loop serves TCP.
+            loop = try EventLoop()
             server = try DNSServer(
-                loops: loops, publisher: publisher,
+                loop: loop, publisher: publisher,
                 options: ServerOptions(
                     listen: addresses, tcpIdleTimeout: tcpIdleTimeout, maximumTCPConnections: maxTcpConnections,
-                    udpCoalesceDelay: Double(udpCoalesceUsec) / 1_000_000, udpCoalesceRate: Double(udpCoalesceAbove)),
+                    udpThreads: workerCount),
                 logger: logger)
         } catch {
             throw fail("\(error)", status: 1)
@@ -297,14 +285,13 @@ struct ServeCommand: ParsableCommand {
         }
 
         do {
-            let loop = loops[0]
-            let stopAll = { for each in loops { each.stop() } }
+            let stopAll = { loop.stop() }
             try loop.onSignal(SIGINT, stopAll)
             try loop.onSignal(SIGTERM, stopAll)
             // With a control plane, the stream owns the state: SIGHUP does not reload the file.
             let snapshotPath = feed == nil ? snapshot : nil
             // Reading and building a large state takes long: do it off the event loop (which
-            // is worker 0's), on a thread of its own, one reload at a time (`reload` takes the
+            // serves TCP), on a thread of its own, one reload at a time (`reload` takes the
             // reload lock), and publish with one swap when done.
             try loop.onSignal(SIGHUP) {
                 guard let snapshotPath else { return }
@@ -329,9 +316,8 @@ struct ServeCommand: ParsableCommand {
         let observability = startObservability(
             server: server, publisher: publisher, client: client, feed: feed, addresses: addresses, startedAt: startedAt,
             fileLoadedAt: fileLoadedAt, configuration: configuration, logger: logger)
-        let threads: [LoopThread]
         do {
-            threads = try loops.dropFirst().map { (loop: EventLoop) throws(EventIOError) in try LoopThread(running: loop) }
+            try server.startUDPThreads()
         } catch {
             throw fail("\(error)", status: 1)
         }
@@ -357,13 +343,13 @@ struct ServeCommand: ParsableCommand {
         // Returning the freed pages walks the whole heap (tens of milliseconds for a large
         // state): not on worker 0's thread, which answers as soon as its loop runs.
         WorkerThread.detached(for: "returning memory") { MemoryTrim.release() }
-        loops[0].run()
+        loop.run()
         // Stopping: a second SIGTERM or SIGINT now ends the process at once (libevent's
         // handlers would only queue it for a loop that no longer runs).
         signal(SIGTERM, SIG_DFL)
         signal(SIGINT, SIG_DFL)
         SystemdNotify.send("STOPPING=1")
-        for thread in threads { thread.join() }
+        server.stopUDPThreads()
         // Replies to queries already read go out before the sockets close (at most half a
         // second: a client that does not read loses its replies, not our exit).
         server.flushTCPReplies(within: 0.5)
@@ -379,7 +365,7 @@ struct ServeCommand: ParsableCommand {
         logger.info(
             "stopped",
             metadata: [
-                "udp": "\(counters.udp)", "tcp": "\(counters.tcp)", "udp_coalescing_switches": "\(server.udpCoalescingSwitches)",
+                "udp": "\(counters.udp)", "tcp": "\(counters.tcp)",
                 "udp_send_failures": "\(unsent.count)",
             ])
     }

@@ -50,8 +50,6 @@ struct ServerLifecycleTests {
         (["serve", "--bogus"], "--bogus"),
         (["serve", "--tcp-idle-timeout", "0"], "--tcp-idle-timeout"),
         (["serve", "--log-level", "loud"], "--log-level"),
-        (["serve", "--udp-coalesce-usec", "-5"], "--udp-coalesce-usec"),
-        (["serve", "--udp-coalesce-above", "0"], "--udp-coalesce-above"),
         (["serve", "--owner", "not a label", "--listen", "127.0.0.1:1"], "not a label"),
         (["serve", "--coder-url", "ftp://coder.example.com"], "must start with https:// or http://"),
         (["serve", "--coder", "--control-plane", "127.0.0.1:1"], "pick one"),

@@ -21,8 +21,11 @@ cdns_batch *cdns_batch_create(int count, size_t receive_size, size_t reply_size)
 void cdns_batch_destroy(cdns_batch *batch);
 int cdns_batch_capacity(const cdns_batch *batch);
 
-/// recvmmsg(MSG_DONTWAIT) into the receive buffers: the number of datagrams, or -1 and errno.
-int cdns_batch_receive(cdns_batch *batch, int fd);
+/// recvmmsg(MSG_WAITFORONE) into the receive buffers, on a blocking socket: sleeps until a
+/// datagram arrives, then takes it and whatever else is queued, up to the batch's size. The
+/// number of datagrams, or -1 and errno. After shutdown(SHUT_RD) it returns at once (with
+/// empty datagrams).
+int cdns_batch_receive_waiting(cdns_batch *batch, int fd);
 /// Datagram `i` of the last receive and its length (at most `receive_size`: a longer datagram
 /// is cut short, and reads as a message that ends early).
 const unsigned char *cdns_batch_datagram(const cdns_batch *batch, int i, size_t *length);
@@ -34,6 +37,9 @@ void cdns_batch_set_reply(cdns_batch *batch, int i, size_t length);
 /// skipped and the rest still go: returns how many were skipped, and sets `*last_error` to the
 /// errno of the last one (untouched when none was).
 int cdns_batch_send(cdns_batch *batch, int fd, int received, int *last_error);
+
+/// Clears O_NONBLOCK: 0, or -1 and errno.
+int cdns_set_blocking(int fd);
 
 /// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC: a connection's descriptor, or -1 and errno.
 int cdns_accept(int fd);

@@ -1,21 +1,6 @@
 import Glibc
 
-/// A thread of its own that runs one ``EventLoop`` until the loop is stopped.
-public final class LoopThread: Sendable {
-    private let thread: WorkerThread
-
-    /// Starts `loop.run()` on a new thread.
-    public init(running loop: EventLoop) throws(EventIOError) {
-        thread = try WorkerThread(for: "an event loop") { loop.run() }
-    }
-
-    /// Waits for the loop to end (after its ``EventLoop/stop()``).
-    public func join() {
-        thread.join()
-    }
-}
-
-/// A thread of its own that runs one closure: an event loop's (``LoopThread``) or the
+/// A thread of its own that runs one closure: a UDP socket's (``UDPReaderThread``) or the
 /// control-plane client's. A plain pthread: Foundation's `Thread` would load Foundation.
 public final class WorkerThread: @unchecked Sendable {
     let body: @Sendable () -> Void
