@@ -274,21 +274,19 @@ class Server:
 
 
 class CoderDNS(Server):
-    def __init__(self, directory, binary, workers=1, coalesce=False, label=None):
+    def __init__(self, directory, binary, workers=1, label=None):
         super().__init__(directory)
         self.binary = binary
         self.workers = workers
-        self.coalesce = coalesce
-        self.label = label or (("coderdns" if workers == 1 else f"coderdns-w{workers}") + ("-coalesce" if coalesce else ""))
+        self.label = label or ("coderdns" if workers == 1 else f"coderdns-w{workers}")
 
     def argv(self):
         # As the README starts it: the data and the address, nothing else. The server is pinned
         # to one CPU, so its default worker count (the CPUs it may use) is 1. Extra columns only:
-        # -w2 (--workers 2) and -coalesce (the opt-in sleep between batches under load,
-        # --udp-coalesce-usec 100).
+        # -w2 (--workers 2).
         extra = [] if self.workers == 1 else ["--workers", str(self.workers)]
         return [self.binary, "serve", "--snapshot", os.path.join(self.directory, "state.json"),
-                "--owner", OWNER, "--listen", f"[{ADDRESS}]:53"] + extra + (["--udp-coalesce-usec", "100"] if self.coalesce else [])
+                "--owner", OWNER, "--listen", f"[{ADDRESS}]:53"] + extra
 
 
 class Knot(Server):
@@ -641,7 +639,7 @@ def main():
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rates", default="20000,40000,60000,80000",
                         help="fixed rates (QPS) measured after saturation; CPU, latency and the latency-versus-load chart")
-    parser.add_argument("--servers", default="coderdns,coderdns-coalesce,knotd,nsd")
+    parser.add_argument("--servers", default="coderdns,knotd,nsd")
     parser.add_argument("--baseline", help="another coderdns binary, measured as coderdns-baseline in the same rounds "
                         "(add coderdns-baseline to --servers): an A/B of two builds")
     parser.add_argument("--no-extras", action="store_true", help="skip the reload and --workers runs")
@@ -666,7 +664,6 @@ def main():
         queries = os.path.join(directory, "queries.txt")
         servers = {
             "coderdns": CoderDNS(directory, args.coderdns),
-            "coderdns-coalesce": CoderDNS(directory, args.coderdns, coalesce=True),
             "coderdns-baseline": CoderDNS(directory, args.baseline or args.coderdns, label="coderdns-baseline"),
             "knotd": Knot(directory),
             "nsd": NSD(directory),
