@@ -67,7 +67,7 @@ public final class DNSServer {
         }
     }
 
-    /// Starts the UDP sockets' own threads (``ServerOptions/udpReaderThreads``). Threads copy
+    /// Starts the UDP sockets' own threads (``ServerOptions/udpThreads``). Threads copy
     /// their creator's capabilities: start them once those are dropped.
     public func startUDPThreads() throws(EventIOError) {
         for reader in udpReaders { try reader.start() }

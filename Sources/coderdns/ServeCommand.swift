@@ -341,7 +341,7 @@ struct ServeCommand: ParsableCommand {
         // The client (or the snapshot) holds what it needs; drop this copy of the state.
         initialState = nil
         // Returning the freed pages walks the whole heap (tens of milliseconds for a large
-        // state): not on worker 0's thread, which answers as soon as its loop runs.
+        // state): not on the main thread, whose loop serves TCP as soon as it runs.
         WorkerThread.detached(for: "returning memory") { MemoryTrim.release() }
         loop.run()
         // Stopping: a second SIGTERM or SIGINT now ends the process at once (libevent's
