@@ -11,12 +11,14 @@
 /// costs its cache misses, not its instructions:
 /// - each slot is 64 bits: 32 bits of the key's hash (a tag) and where its record starts, so
 ///   probing past other keys reads only the slot array;
-/// - a record is the key's length, the key, and its value, end to end in one byte array, so a
-///   lookup that found its slot reads one more place in memory and has its answer.
+/// - a record is the key's length, the key, its value and what the builder put beside it (a
+///   payload), end to end in one byte array, so a lookup that found its slot reads one more
+///   place in memory and has its answer: ``withEntry(_:_:)``.
 ///
 /// A lookup hashes and compares bytes straight from the packet and builds no string.
 struct NameTable: Sendable {
-    /// Records, end to end: length (1 byte), key, value (8 bytes, little-endian).
+    /// Records, end to end: length (1 byte), key, value (8 bytes, little-endian), payload (as
+    /// long as its inserter made it; its own format says where it ends).
     private var records: [UInt8] = []
     /// 0: empty; otherwise tag << 32 | (record offset + 1). The count is a power of two.
     private var slots: [UInt64]
@@ -30,8 +32,9 @@ struct NameTable: Sendable {
         while size < expectedCount * 2 { size <<= 1 }
         slots = Array(repeating: 0, count: size)
         mask = size - 1
-        // A record is 9 bytes plus its key (a workspace name's label: typically 10-30 bytes).
-        records.reserveCapacity(expectedCount * 32)
+        // A record is 9 bytes plus its key (a workspace name's label: typically 10-30 bytes)
+        // plus its payload (for a workspace name, its first agent: about 20 bytes).
+        records.reserveCapacity(expectedCount * 52)
         recordStarts.reserveCapacity(expectedCount)
     }
 
@@ -53,6 +56,18 @@ struct NameTable: Sendable {
     func find(_ key: UnsafeRawBufferPointer) -> UInt64? {
         guard let start = findRecord(key, hash: Self.hash(key)) else { return nil }
         return value(at: start)
+    }
+
+    /// Calls `body` with `key`'s value and where its payload starts (valid only in `body`), or
+    /// returns nil when `key` is absent: one slot and one record read, nothing copied.
+    @inline(__always)
+    func withEntry<R>(_ key: UnsafeRawBufferPointer, _ body: (_ value: UInt64, _ payload: UnsafeRawPointer) -> R) -> R? {
+        guard let start = findRecord(key, hash: Self.hash(key)) else { return nil }
+        return records.withUnsafeBytes { records in
+            let valueOffset = start + 1 + Int(records[start])
+            let value = UInt64(littleEndian: records.loadUnaligned(fromByteOffset: valueOffset, as: UInt64.self))
+            return body(value, records.baseAddress! + valueOffset + 8)
+        }
     }
 
     /// Where `key`'s record starts, or nil.
@@ -85,9 +100,12 @@ struct NameTable: Sendable {
         }
     }
 
-    /// Adds `key` unless present; returns its entry index (insertion order) and whether it was
-    /// added. Call ``setValue(_:forEntry:)`` only once every key is in.
-    mutating func insert(_ key: UnsafeRawBufferPointer) -> (index: Int, inserted: Bool) {
+    /// Adds `key` unless present, with `payload` stored after its value; returns its entry
+    /// index (insertion order) and whether it was added. Call ``setValue(_:forEntry:)`` only
+    /// once every key is in.
+    mutating func insert(_ key: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0))
+        -> (index: Int, inserted: Bool)
+    {
         let hash = Self.hash(key)
         // Until the values are set, a record's value is its entry index.
         if let start = findRecord(key, hash: hash) { return (Int(value(at: start)), false) }
@@ -98,10 +116,12 @@ struct NameTable: Sendable {
         recordStarts.append(UInt32(start))
         // Grow by a quarter, not double: a doubling at 100,000 names leaves megabytes of
         // slack, or a copy to drop it.
-        if start + 9 + key.count > records.capacity { records.reserveCapacity(max(start + 9 + key.count, records.capacity * 5 / 4)) }
+        let needed = start + 9 + key.count + payload.count
+        if needed > records.capacity { records.reserveCapacity(max(needed, records.capacity * 5 / 4)) }
         records.append(UInt8(key.count))
         records.append(contentsOf: key)
         for byte in 0..<8 { records.append(UInt8(truncatingIfNeeded: UInt64(index) >> (8 * byte))) }
+        if payload.count > 0 { records.append(contentsOf: payload) }
         place(start, hash: hash)
         count += 1
         return (index, true)
@@ -117,7 +137,7 @@ struct NameTable: Sendable {
         records.withUnsafeBytes { records in body(UnsafeRawBufferPointer(rebasing: records[(start + 1)..<(start + 1 + Int(records[start]))])) }
     }
 
-    /// Sets entry `index`'s value.
+    /// Sets entry `index`'s value. Only while building.
     mutating func setValue(_ value: UInt64, forEntry index: Int) {
         let start = Int(recordStarts[index])
         let offset = start + 1 + Int(records[start])
@@ -139,6 +159,12 @@ struct NameTable: Sendable {
             let hash = records.withUnsafeBytes { Self.hash(UnsafeRawBufferPointer(rebasing: $0[(start + 1)..<(start + 1 + length)])) }
             place(start, hash: hash)
         }
+    }
+
+    /// Lets `body` change the payload of the entry whose record starts at `start`
+    /// (``recordStart(ofEntry:)``) in place: it may not write past the payload it inserted.
+    mutating func updatePayload(atRecord start: Int, _ body: (UnsafeMutableRawPointer) -> Void) {
+        records.withUnsafeMutableBytes { records in body(records.baseAddress! + start + 1 + Int(records[start]) + 8) }
     }
 
     /// Drops the building-only index once every key is in (before the rest of a build

@@ -61,6 +61,7 @@ extension ZoneSnapshot {
         /// Agent names (lower-cased) end to end, referenced by `pending`.
         var labels: [UInt8] = []
         var key: [UInt8] = []
+        var payload: [UInt8] = []
         /// Agents left out by ``add(agentID:agentName:workspaceNumber:workspaceName:)``.
         var skippedAgents = 0
         /// The same, by workspace name.
@@ -141,8 +142,16 @@ extension ZoneSnapshot {
                 }
                 key.append(ASCII.lowercase(byte))
             }
-            let (group, inserted) = key.withUnsafeBytes { forward.workspaces.insert($0) }
-            if inserted { forward.groups.append(ForwardIndex.Group(nameRecord: forward.workspaces.recordStart(ofEntry: group))) }
+            // The first agent of a name rides in its record: the whole answer while it is the
+            // name's only one (``ForwardIndex/singleAgentFlag``), cleared when another comes.
+            // Set here, not in `finish()`, where the table may be shared and a write would copy it.
+            ForwardIndex.payload(agentLabel: labels[labelStart...], address: ServiceAddress.agent(agentID), into: &payload)
+            let (group, inserted) = key.withUnsafeBytes { key in payload.withUnsafeBytes { forward.workspaces.insert(key, payload: $0) } }
+            if inserted {
+                forward.groups.append(ForwardIndex.Group(nameRecord: forward.workspaces.recordStart(ofEntry: group)))
+            } else {
+                forward.workspaces.updatePayload(atRecord: Int(forward.groups[group].nameRecord), ForwardIndex.clearSingleAgent)
+            }
             pending.append(
                 Pending(
                     group: UInt32(group), labelStart: UInt32(labelStart), labelLength: UInt32(agentLength),
@@ -158,13 +167,7 @@ extension ZoneSnapshot {
         /// Appends `address`'s AAAA record and returns its offset.
         mutating func appendRecord(_ address: IPv6Address) -> UInt32 {
             let offset = UInt32(answerRecords.count)
-            let ttl = ZoneConfiguration.recordTTL
-            // NAME: a pointer to the question name at offset 12; TYPE AAAA; CLASS IN.
-            withUnsafeBytes(of: (UInt16(0xC00C).bigEndian, UInt16(28).bigEndian, UInt16(1).bigEndian)) { answerRecords.append(contentsOf: $0) }
-            withUnsafeBytes(of: ttl.bigEndian) { answerRecords.append(contentsOf: $0) }
-            withUnsafeBytes(of: UInt16(16).bigEndian) { answerRecords.append(contentsOf: $0) }  // RDLENGTH
-            withUnsafeBytes(of: address.high.bigEndian) { answerRecords.append(contentsOf: $0) }
-            withUnsafeBytes(of: address.low.bigEndian) { answerRecords.append(contentsOf: $0) }
+            ZoneSnapshot.withAnswerRecord(for: address) { answerRecords.append(contentsOf: $0) }
             return offset
         }
 

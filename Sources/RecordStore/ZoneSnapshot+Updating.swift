@@ -83,7 +83,7 @@ extension ZoneSnapshot {
             wholeSkipped += whole.skippedByWorkspaceName[name] ?? 0
             guard let label = Self.label(name, into: &key) else { continue }
             _ = label.withUnsafeBytes { covered.insert($0) }
-            guard let group = label.withUnsafeBytes({ whole.forward.workspaces.find($0) }).map({ whole.forward.groups[Int($0)] }) else {
+            guard let group = label.withUnsafeBytes({ whole.forward.group($0) }) else {
                 continue
             }
             wholeWorkspaceNames += 1

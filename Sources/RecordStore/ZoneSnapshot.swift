@@ -135,6 +135,9 @@ public final class ZoneSnapshot: Sendable {
         case apex
         /// A host: `count` AAAA records starting at byte `start` of ``answerRecords``.
         case host(start: Int, count: Int)
+        /// A host with one AAAA record, for this address (``withAnswerRecord(for:_:)``): the
+        /// usual name, of a workspace with one agent, answered from the index alone.
+        case hostAddress(IPv6Address)
         /// No records, but names below it (RFC 8020: NODATA, not NXDOMAIN).
         case emptyNonTerminal
         case absent
@@ -163,6 +166,33 @@ public final class ZoneSnapshot: Sendable {
             return layer.snapshot.answerRecords.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + length)])) }
         }
         return answerRecords.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[start..<(start + length)])) }
+    }
+
+    /// Calls `body` with the AAAA records of a host (``ForwardResult/host(start:count:)`` or
+    /// ``ForwardResult/hostAddress(_:)``), end to end in wire form, and their count; nil for
+    /// any other result.
+    @inline(__always)
+    public func withAnswerRecords<R>(of result: ForwardResult, _ body: (UnsafeRawBufferPointer, Int) -> R) -> R? {
+        switch result {
+        case .host(let start, let count): withAnswerRecords(start: start, count: count) { body($0, count) }
+        case .hostAddress(let address): Self.withAnswerRecord(for: address) { body($0, 1) }
+        case .apex, .emptyNonTerminal, .absent: nil
+        }
+    }
+
+    /// Calls `body` with the AAAA record of `address` in wire form, as ``answerRecords`` holds
+    /// them (``answerRecordLength`` bytes, owner = a pointer to the question name).
+    @inline(__always)
+    public static func withAnswerRecord<R>(for address: IPv6Address, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        // NAME: a pointer to the question name at offset 12; TYPE AAAA (28); CLASS IN; TTL;
+        // RDLENGTH 16; the address. Seven 32-bit words: a tuple of them has no padding.
+        let ttl = ZoneConfiguration.recordTTL
+        let record = (
+            UInt32(0xC00C_001C).bigEndian, (0x0001_0000 | ttl >> 16).bigEndian, (ttl << 16 | 16).bigEndian,
+            UInt32(truncatingIfNeeded: address.high >> 32).bigEndian, UInt32(truncatingIfNeeded: address.high).bigEndian,
+            UInt32(truncatingIfNeeded: address.low >> 32).bigEndian, UInt32(truncatingIfNeeded: address.low).bigEndian
+        )
+        return withUnsafeBytes(of: record) { body($0) }
     }
 
     /// The name a PTR record points to: `<agent>.<ws>.<owner>.<suffix>`, or the sentinel.

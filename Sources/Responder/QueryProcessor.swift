@@ -293,13 +293,17 @@ public final class QueryProcessor {
         var found: Found
         switch zone {
         case .forward:
-            switch snapshot.lookupForward(relativeName: key) {
+            let result = snapshot.lookupForward(relativeName: key)
+            switch result {
             case .apex: found = .apex
-            case .host(let start, let count):
+            case .host, .hostAddress:
                 found = .records
                 if query.type == .aaaa || query.type == .any {
-                    snapshot.withAnswerRecords(start: start, count: count) { writer.writeBytes($0) }
-                    answers = count
+                    answers =
+                        snapshot.withAnswerRecords(of: result) { records, count in
+                            writer.writeBytes(records)
+                            return count
+                        } ?? 0
                 } else {
                     found = .empty
                 }

@@ -117,11 +117,13 @@ struct LayeredSnapshotTests {
 
     /// A forward lookup's result with its records' bytes, comparable across snapshots.
     static func forward(_ snapshot: ZoneSnapshot, _ key: [UInt8]) -> String {
-        switch key.withUnsafeBytes({ snapshot.lookupForward(relativeName: $0) }) {
-        case .apex: "apex"
-        case .absent: "absent"
-        case .emptyNonTerminal: "empty"
-        case .host(let start, let count): "host \(snapshot.withAnswerRecords(start: start, count: count) { Array($0) })"
+        let result = key.withUnsafeBytes { snapshot.lookupForward(relativeName: $0) }
+        switch result {
+        case .apex: return "apex"
+        case .absent: return "absent"
+        case .emptyNonTerminal: return "empty"
+        // The same records whether from the index alone or the answer records.
+        case .host, .hostAddress: return "host \(snapshot.withAnswerRecords(of: result) { records, _ in Array(records) }!)"
         }
     }
 

@@ -33,8 +33,7 @@ struct UpdateNameTests {
     }
 
     static func addresses(_ snapshot: ZoneSnapshot, _ name: String) -> Int {
-        guard case .host(_, let count) = ZoneSnapshotKey.lookup(snapshot, name) else { return 0 }
-        return count
+        snapshot.withAnswerRecords(of: ZoneSnapshotKey.lookup(snapshot, name)) { $1 } ?? 0
     }
 
     static func expectServed(_ state: WorkspaceState, sourceLocation: SourceLocation = #_sourceLocation) {

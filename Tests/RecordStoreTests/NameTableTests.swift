@@ -34,6 +34,25 @@ struct NameTableTests {
         #expect(key("a1").withUnsafeBytes { table.find($0) } == nil)
     }
 
+    @Test("A payload is kept beside its key's value and can be changed in place while building")
+    func payloadsRideWithTheirKeys() {
+        var table = NameTable(expectedCount: 0)
+        for i in 0..<5_000 {
+            let payload: [UInt8] = Array("payload-\(i)".utf8)
+            _ = key("ws\(i)").withUnsafeBytes { key in payload.withUnsafeBytes { table.insert(key, payload: $0) } }
+        }
+        table.updatePayload(atRecord: Int(table.recordStart(ofEntry: 4_321))) { $0.storeBytes(of: UInt8(ascii: "P"), as: UInt8.self) }
+        table.finishInserting()
+        for i in stride(from: 0, to: 5_000, by: 13) + [4_321] {
+            let expected = Array((i == 4_321 ? "Payload-\(i)" : "payload-\(i)").utf8)
+            let found = key("ws\(i)").withUnsafeBytes { key in
+                table.withEntry(key) { value, payload in (value, Array(UnsafeRawBufferPointer(start: payload, count: expected.count))) }
+            }
+            #expect(found?.0 == UInt64(i) && found?.1 == expected, "ws\(i)")
+        }
+        #expect(key("ws5000").withUnsafeBytes { key in table.withEntry(key) { value, _ in value } } == nil)
+    }
+
     @Test("An empty table finds nothing")
     func emptyTable() {
         let table = NameTable(expectedCount: 0)

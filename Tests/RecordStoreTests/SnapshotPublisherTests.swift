@@ -29,8 +29,10 @@ struct SnapshotPublisherTests {
 
     static func has(_ snapshot: ZoneSnapshot, _ label: String) -> Bool {
         let key = [UInt8(label.utf8.count)] + Array(label.utf8)
-        if case .host = key.withUnsafeBytes({ snapshot.lookupForward(relativeName: $0) }) { return true }
-        return false
+        switch key.withUnsafeBytes({ snapshot.lookupForward(relativeName: $0) }) {
+        case .host, .hostAddress: return true
+        case .apex, .emptyNonTerminal, .absent: return false
+        }
     }
 
     @Test func serialsIncrease() {

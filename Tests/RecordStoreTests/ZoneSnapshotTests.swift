@@ -45,10 +45,9 @@ struct ZoneSnapshotTests {
 
     /// The addresses a host entry answers with.
     static func addresses(_ snapshot: ZoneSnapshot, _ labels: String) -> [String] {
-        guard case .host(let start, let count) = forward(snapshot, labels) else { return [] }
-        return (0..<count).map { index in
-            let offset = start + index * ZoneSnapshot.answerRecordLength + 12
-            let bytes = Array(snapshot.answerRecords[offset..<offset + 16])
+        let records = snapshot.withAnswerRecords(of: forward(snapshot, labels)) { records, _ in Array(records) } ?? []
+        return stride(from: 0, to: records.count, by: ZoneSnapshot.answerRecordLength).map { offset in
+            let bytes = Array(records[(offset + 12)..<(offset + 28)])
             return IPv6Address(high: bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) }, low: bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) })
                 .description
         }
@@ -64,6 +63,34 @@ struct ZoneSnapshotTests {
         #expect(Self.addresses(snapshot, "main.dev.me") == ["fd60:627a:a42b:708:90a:b0c:d0e:f10"])
         #expect(Self.addresses(snapshot, "gpu.dev.alice") == ["fd60:627a:a42b:4abc:9def:11:2233:aabb"])
         #expect(Self.addresses(snapshot, "is.coder--connect--enabled--right--now") == ["fd60:627a:a42b:0:0:0:0:53"])
+    }
+
+    @Test("A workspace name of one agent is answered from the index alone, with the bytes its answer record holds")
+    func aSingleAgentNameIsAnsweredFromItsIndexRecord() {
+        let snapshot = ZoneSnapshot(state: Self.demo, configuration: Self.configuration, serial: 1)
+        // myws has one agent: all three of its names come from its table record.
+        let address = IPv6Address(high: 0xfd60_627a_a42b_4711, low: 0x8899_aabb_ccdd_eeff)
+        for labels in ["myws", "main.myws.me", "main.myws.alice", "MAIN.MyWs.Me"] {
+            #expect(Self.forward(snapshot, labels) == .hostAddress(address), "\(labels)")
+        }
+        #expect(Self.forward(snapshot, "gpu.myws.me") == .absent)
+        #expect(Self.forward(snapshot, "myws.me") == .emptyNonTerminal)
+        // dev has two agents: its names keep their entries in the answer records.
+        guard case .host = Self.forward(snapshot, "main.dev.me") else {
+            Issue.record("main.dev.me: \(Self.forward(snapshot, "main.dev.me"))")
+            return
+        }
+        // The record written for an answer is the one the build stores for that address.
+        let listed = snapshot.hostNames().first { $0.name == "myws.coder." }
+        #expect(listed?.addresses == [address])
+        var stored: [UInt8] = []
+        for offset in stride(from: 0, to: snapshot.answerRecords.count, by: ZoneSnapshot.answerRecordLength) {
+            let record = Array(snapshot.answerRecords[offset..<(offset + ZoneSnapshot.answerRecordLength)])
+            if record.suffix(16) == address.bytes[...] { stored = record }
+        }
+        #expect(stored.count == ZoneSnapshot.answerRecordLength)
+        #expect(ZoneSnapshot.withAnswerRecord(for: address) { Array($0) } == stored)
+        #expect(stored.prefix(12) == [0xC0, 0x0C, 0, 28, 0, 1, 0, 0, 0, 2, 0, 16])
     }
 
     @Test func aWorkspaceWithSeveralAgentsOrNoneHasNoShortName() {
