@@ -35,7 +35,9 @@ public final class QueryProcessor {
     public let liveCounters = LiveQueryCounters()
     public var counters: QueryCounters { liveCounters.snapshot }
 
-    private var writer: WireWriter
+    // Only this processor's thread touches it, one call at a time: no dynamic exclusivity
+    // check per write (each was a runtime call on the per-packet path).
+    @exclusivity(unchecked) private var writer: WireWriter
     /// The question name as sent (decompressed, case kept).
     private let nameBuffer: UnsafeMutableRawBufferPointer
     /// The question name below the zone's apex, lower-cased: the lookup key. Also scratch
