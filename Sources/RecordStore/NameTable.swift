@@ -54,8 +54,7 @@ struct NameTable: Sendable {
 
     /// The value stored for `key`, or nil.
     func find(_ key: UnsafeRawBufferPointer) -> UInt64? {
-        guard let start = findRecord(key, hash: Self.hash(key)) else { return nil }
-        return value(at: start)
+        withEntry(key) { value, _ in value }
     }
 
     /// Calls `body` with `key`'s value and where its payload starts (valid only in `body`), or
