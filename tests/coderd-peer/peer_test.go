@@ -135,6 +135,20 @@ func (e *env) stats(t *testing.T) stats {
 	return s
 }
 
+// statsWhen polls /stats until ready says yes or 5 s pass, and returns the last. The peer
+// counts a message once its write has returned, which can be after the client has read it.
+func (e *env) statsWhen(t *testing.T, ready func(stats) bool) stats {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s := e.stats(t)
+		if ready(s) || time.Now().After(deadline) {
+			return s
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func (e *env) get(t *testing.T, path string, token string) (int, string, string) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", e.base+path, nil)
@@ -442,7 +456,7 @@ func TestWorkspaceUpdates(t *testing.T) {
 	if len(u.deletedWorkspaces) != 1 || u.deletedWorkspaces[0].Name != "dev" || len(u.deletedAgents) != 1 || u.deletedAgents[0].WorkspaceID.String() != wsID {
 		t.Fatalf("delete: %+v", u)
 	}
-	s := e.stats(t)
+	s := e.statsWhen(t, func(s stats) bool { return s.MessagesSent >= 4 })
 	if s.ActiveStreams != 1 || s.MessagesSent != 4 || s.LastOwnerID != testOwner || s.TailnetConnections != 1 {
 		t.Errorf("stats: %+v", s)
 	}
