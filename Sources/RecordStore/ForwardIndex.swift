@@ -118,12 +118,14 @@ struct ForwardIndex: Sendable {
         }
         switch count {
         case 1:
-            let found = workspaces.withEntry(label(starts.0)) { value, payload -> ZoneSnapshot.ForwardResult? in
-                if Self.isSingleAgent(payload) { return .hostAddress(Self.payloadAddress(payload)) }
-                let group = groups[Int(value)]
-                return group.shortCount > 0 ? .host(start: Int(group.shortStart), count: Int(group.shortCount)) : nil
-            }
-            if let found, let found { return found }
+            // nil: not a served workspace name, or no `<ws>` host under it.
+            let found =
+                workspaces.withEntry(label(starts.0)) { value, payload -> ZoneSnapshot.ForwardResult? in
+                    if Self.isSingleAgent(payload) { return .hostAddress(Self.payloadAddress(payload)) }
+                    let group = groups[Int(value)]
+                    return group.shortCount > 0 ? .host(start: Int(group.shortStart), count: Int(group.shortCount)) : nil
+                } ?? nil
+            if let found { return found }
             if hasAgents && isOwnerLike(starts.0) { return .emptyNonTerminal }
             if Self.equal(label(starts.0), Self.sentinelParent) { return .emptyNonTerminal }
             return .absent

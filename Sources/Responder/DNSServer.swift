@@ -251,10 +251,11 @@ final class TCPResponder {
         session.framer.receive(bytes) { message in
             answered = true
             guard processor.process(message, snapshot: snapshot, transport: .tcp) else { return }
-            let reply = processor.reply
-            replies.append(UInt8(reply.count >> 8))
-            replies.append(UInt8(reply.count & 0xFF))
-            replies.append(contentsOf: reply)
+            processor.withReply { reply in
+                replies.append(UInt8(reply.count >> 8))
+                replies.append(UInt8(reply.count & 0xFF))
+                replies.append(contentsOf: reply)
+            }
         }
         // Every reply of this read in one send.
         if !replies.isEmpty { replies.withUnsafeBytes { session.connection.write($0) } }

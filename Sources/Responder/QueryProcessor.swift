@@ -19,8 +19,14 @@ public final class QueryProcessor {
         case tcp
     }
 
-    /// The reply's bytes after ``process(_:snapshot:transport:)`` returned true.
+    /// The reply's bytes after ``process(_:snapshot:transport:)`` returned true (a copy).
     public var reply: [UInt8] { writer.bytes }
+
+    /// Calls `body` with the reply after ``process(_:snapshot:transport:)`` returned true,
+    /// without copying it (valid only in `body`).
+    public func withReply<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        writer.withUnsafeBytes(body)
+    }
 
     /// Copies the reply into `buffer` (the transport's send buffer) and returns its length,
     /// or 0 when it does not fit. Unlike ``reply`` it hands out no array.
@@ -419,7 +425,8 @@ public final class QueryProcessor {
         writer.writeUInt16(DNSClass.internet.rawValue)
         writer.writeUInt32(ZoneConfiguration.recordTTL)
         writer.writeUInt16(16)
-        writer.writeBytes(ServiceAddress.resolver.bytes)
+        let address = ServiceAddress.resolver
+        withUnsafeBytes(of: (address.high.bigEndian, address.low.bigEndian)) { writer.writeBytes($0) }
     }
 }
 
